@@ -1,0 +1,1 @@
+"""The `intrinsix` command line (one console script, one subcommand per job)."""

@@ -1,0 +1,36 @@
+"""`intrinsix` console script: dispatches to the subcommands that each package registers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import torch
+
+    from intrinsix import __version__
+    from intrinsix.kernels import has_cuda
+
+    print(f"intrinsix {__version__}")
+    print(f"torch {torch.__version__}, CUDA devices visible: {torch.cuda.device_count()}")
+    print(f"kernels built with CUDA: {has_cuda()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="intrinsix", description="IntrinsiX: text to PBR texture sets.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    info = sub.add_parser("info", help="print versions and whether the kernels have CUDA")
+    info.set_defaults(func=_cmd_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
