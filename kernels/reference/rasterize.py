@@ -92,7 +92,7 @@ def _raster_sub_triangle(a, b, c, width, height, triangle, keys):
         j = (i + 1) % 3
         dx, dy = xs[j] - xs[i], ys[j] - ys[i]
         edge = dx * (cy - ys[i]) - dy * (cx - xs[i])
-        bias = 0 if (dy < 0 or (dy == 0 and dx < 0)) else 1
+        bias = 0 if (dy < 0 or (dy == 0 and dx > 0)) else 1  # the edge owns pixels exactly on it
         inside &= edge - bias >= 0
     # depth plane: double-precision setup, float32 evaluation (as the kernel)
     e1 = [float(b[k]) - float(a[k]) for k in range(3)]
