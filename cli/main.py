@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .errors import CLIError
+
 
 def _cmd_info(args: argparse.Namespace) -> int:
     import torch
@@ -19,17 +21,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from intrinsix.training import cli as training_cli
+
+    from . import generate
+
     parser = argparse.ArgumentParser(prog="intrinsix", description="IntrinsiX: text to PBR texture sets.")
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="print versions and whether the kernels have CUDA")
     info.set_defaults(func=_cmd_info)
+    generate.register(sub)
+    training_cli.register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except CLIError as exc:
+        print(f"intrinsix {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
