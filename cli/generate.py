@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         pipe = load_pipeline(model_dir, lora_path=args.lora, device=device)
     except (OSError, ValueError, KeyError) as exc:
         raise CLIError(f"cannot load the model from {model_dir}: {exc}") from exc
+    pipe.set_progress_bar_config(disable=True)  # our own bar below counts the same steps
     defaults = generation_defaults(model_dir)
     steps = args.steps or defaults["num_inference_steps"]
     size = args.size or defaults["size"]

@@ -1,0 +1,99 @@
+"""Per-branch conditioning hooks (used by room texturing).
+
+A branch can be tied to known content while the other branches are generated around it:
+
+- mode "cross": the branch's latent is overwritten with the clean conditioning latent before every
+  transformer call and after every scheduler step, and the branch is given timestep 0 (it reads as
+  a finished image to the other branches through the cross-intrinsic attention).
+- mode "repaint": before every transformer call the branch's latent is replaced by the clean latent
+  re-noised to the current sigma, x = (1 - sigma) * x0 + sigma * noise (with the branch's own
+  initial noise), inside `mask` (1 = known); outside the mask the branch is generated freely. At
+  the end the known region is set to x0.
+
+The content is given either as an image in the branch's natural units or as VAE latents:
+    albedo, material: [N, H, W, 3] float in [0, 1] (linear albedo; material R roughness, G metallic)
+    normal:           [N, H, W, 3] float unit vectors, OpenGL camera space (+x right, +y up, +z to the viewer)
+    latents:          [N, 16, H/8, W/8] in the transformer's latent space ((z - shift) * scale)
+N is the number of images per prompt, or 1 (broadcast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+MODES = ("cross", "repaint")
+
+
+def _is_tensor(value, dims: int) -> bool:
+    return isinstance(value, torch.Tensor) and value.dim() == dims
+
+
+def _describe(value) -> str:
+    return f"shape {list(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+
+
+@dataclass
+class BranchCondition:
+    """Known content for one branch; see the module docstring for units and shapes."""
+
+    mode: str
+    image: torch.Tensor | None = None  # [N, H, W, 3]
+    latents: torch.Tensor | None = None  # [N, 16, h, w]
+    mask: torch.Tensor | None = None  # repaint only: [N, H, W] or [N, h, w], 1 = known, 0 = free
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise ValueError(f"BranchCondition.mode must be one of {MODES}, got {self.mode!r}")
+        if (self.image is None) == (self.latents is None):
+            raise ValueError("BranchCondition needs exactly one of `image` [N, H, W, 3] or `latents` [N, 16, h, w]")
+        if self.image is not None and not (_is_tensor(self.image, 4) and self.image.shape[-1] == 3):
+            raise ValueError(f"BranchCondition.image must be a tensor [N, H, W, 3], got {_describe(self.image)}")
+        if self.latents is not None and not _is_tensor(self.latents, 4):
+            raise ValueError(f"BranchCondition.latents must be a tensor [N, C, h, w], got {_describe(self.latents)}")
+        if self.mask is not None:
+            if self.mode != "repaint":
+                raise ValueError("BranchCondition.mask is only supported in mode 'repaint' (a 'cross' branch is "
+                                 "held entirely at timestep 0)")
+            if not _is_tensor(self.mask, 3):
+                raise ValueError("BranchCondition.mask must be a tensor [N, H, W] (pixels) or [N, h, w] (latent), "
+                                 f"got {_describe(self.mask)}")
+
+
+@dataclass
+class PreparedCondition:
+    """A condition resolved for the denoising loop (latent resolution, one row per group)."""
+
+    mode: str
+    latents: torch.Tensor  # [G, 16, h, w] float32 clean latents
+    mask: torch.Tensor | None  # [G, 1, h, w] float32 in [0, 1], or None (whole branch)
+
+
+def image_to_vae_input(branch: int, image: torch.Tensor) -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1]
+    """Albedo/material [0, 1] -> 2x - 1; normals are already in [-1, 1] and go in raw (REFERENCE §1)."""
+    image = image.float()
+    if branch == 2:
+        return image.clamp(-1.0, 1.0).permute(0, 3, 1, 2)
+    return (image.clamp(0.0, 1.0) * 2.0 - 1.0).permute(0, 3, 1, 2)
+
+
+def broadcast_rows(t: torch.Tensor, rows: int, name: str) -> torch.Tensor:
+    if t.shape[0] == rows:
+        return t
+    if t.shape[0] == 1:
+        return t.expand(rows, *t.shape[1:])
+    raise ValueError(f"{name} has {t.shape[0]} rows; expected 1 or {rows} (images per prompt)")
+
+
+def mask_to_latent(mask: torch.Tensor, rows: int, height: int, width: int, latent_height: int,
+                   latent_width: int) -> torch.Tensor:  # -> [rows, 1, h, w]
+    """A pixel or latent-resolution mask as [rows, 1, h, w] in [0, 1] (area average for pixels)."""
+    mask = broadcast_rows(mask.float(), rows, "BranchCondition.mask")[:, None]
+    if tuple(mask.shape[-2:]) == (latent_height, latent_width):
+        return mask.clamp(0.0, 1.0)
+    if tuple(mask.shape[-2:]) == (height, width):
+        return F.adaptive_avg_pool2d(mask, (latent_height, latent_width)).clamp(0.0, 1.0)
+    raise ValueError(f"BranchCondition.mask must be {height}x{width} (pixels) or {latent_height}x{latent_width} "
+                     f"(latent), got {tuple(mask.shape[-2:])}")
