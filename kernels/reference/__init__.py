@@ -4,5 +4,10 @@ forward and backward; they also document the math in the most readable form.
 """
 
 from .interpolate import interpolate
+from .rasterize import rasterize
+from .texture import texture
+from .sample_lights import sample_lights
 
-__all__ = ["interpolate"]
+__all__ = ["interpolate", "rasterize", "texture", "sample_lights"]
+from .shade import shade  # noqa: E402
+__all__ += ["shade"]
