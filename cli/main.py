@@ -21,6 +21,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from intrinsix.server import cli as server_cli
     from intrinsix.training import cli as training_cli
 
     from . import generate
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
     generate.register(sub)
     training_cli.register(sub)
+    server_cli.register(sub)
     return parser
 
 

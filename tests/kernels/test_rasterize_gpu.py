@@ -50,8 +50,22 @@ def test_cuda_matches_cpu_on_a_dense_grid(cuda_device):
     assert_same_raster(gpu, cpu)
 
 
+def float64_barycentrics(clip: torch.Tensor, tri: torch.Tensor, rast: torch.Tensor) -> torch.Tensor:
+    """Exact (float64) perspective-correct (u, v) at each pixel centre for the triangle named in rast."""
+    _, height, width, _ = rast.shape
+    ids = (rast[0, ..., 3].long() - 1).clamp(min=0)
+    v = clip[0].double()[tri.long()[ids]]  # [H, W, 3, 4]
+    py, px = torch.meshgrid(torch.arange(height, device=clip.device, dtype=torch.float64),
+                            torch.arange(width, device=clip.device, dtype=torch.float64), indexing="ij")
+    x = ((2 * px + 1) / width - 1)[..., None]
+    y = ((2 * py + 1) / height - 1)[..., None]
+    dx, dy = v[..., 0] - x * v[..., 3], v[..., 1] - y * v[..., 3]
+    b = torch.stack([dx[..., (i + 1) % 3] * dy[..., (i + 2) % 3] - dy[..., (i + 1) % 3] * dx[..., (i + 2) % 3]
+                     for i in range(3)], -1)
+    return (b / b.sum(-1, keepdim=True))[..., :2]
+
+
 def test_matches_nvdiffrast_on_500k_triangles_at_1024(cuda_device):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     from baselines import load_nvdiffrast
 
     loaded = load_nvdiffrast()
@@ -64,15 +78,26 @@ def test_matches_nvdiffrast_on_500k_triangles_at_1024(cuda_device):
     covered = (ours[..., 3] > 0) | (theirs[..., 3] > 0)
     same_id = (ours[..., 3] == theirs[..., 3]) & covered
     fraction = same_id.sum().item() / covered.sum().item()
-    bary_err = (ours[..., :2] - theirs[..., :2]).abs().amax(-1)[same_id]
-    print(f"nvdiffrast agreement: {fraction:.5%} of {covered.sum().item()} covered pixels, "
-          f"barycentric max err {bary_err.max().item():.2e}, "
-          f"fraction within 1e-4: {(bary_err <= 1e-4).float().mean().item():.5%}")
+    # Barycentrics: nvdiffrast computes them in float32, we in float64 (then round to float32). On
+    # sliver triangles seen edge-on float32 loses digits, so a difference to nvdiffrast beyond 1e-4
+    # is accepted only where our value is the closer one to the exact float64 barycentrics.
+    exact = float64_barycentrics(clip, tri, ours)[same_id[0]]
+    ours_uv, theirs_uv = ours[0, ..., :2][same_id[0]].double(), theirs[0, ..., :2][same_id[0]].double()
+    diff = (ours_uv - theirs_uv).abs().amax(-1)
+    ours_err = (ours_uv - exact).abs().amax(-1)
+    theirs_err = (theirs_uv - exact).abs().amax(-1)
+    explained = (diff <= 1e-4) | (ours_err < theirs_err)
+    print(f"nvdiffrast agreement: {fraction:.5%} same id over {covered.sum().item()} covered pixels; "
+          f"barycentrics within 1e-4 of nvdiffrast: {(diff <= 1e-4).double().mean().item():.5%}; "
+          f"ours vs float64 max err {ours_err.max().item():.1e}, nvdiffrast vs float64 max err "
+          f"{theirs_err.max().item():.1e}; within 1e-4 or closer to float64: {explained.double().mean().item():.5%}")
     assert covered.sum().item() > 0.5 * 1024 * 1024
     assert fraction >= 0.999
-    assert (bary_err <= 1e-4).float().mean().item() >= 0.999
-    # Interpolated attributes agree too (8 channels).
+    assert (ours_err <= 1e-6).double().mean().item() >= 0.9999
+    assert explained.double().mean().item() >= 0.999
+    # interpolate agrees with nvdiffrast's (8 channels) wherever the barycentrics agree.
     attr = torch.rand(1, clip.shape[1], 8, device=cuda_device)
     ours_attr = interpolate(attr, ours, tri)
     theirs_attr, _ = dr.interpolate(attr, theirs, tri)
-    assert (ours_attr - theirs_attr).abs().amax(-1)[same_id].max().item() < 1e-3
+    attr_diff = (ours_attr - theirs_attr).abs().amax(-1)[same_id][diff <= 1e-4]
+    assert attr_diff.max().item() <= 2e-4
