@@ -1,7 +1,10 @@
-"""`intrinsix data ...` subcommands (registered into the `intrinsix` console script by cli/main.py).
+"""`intrinsix data ...` and `intrinsix train ...` subcommands (registered into the `intrinsix`
+console script by cli/main.py).
 
     intrinsix data make-procedural --out DIR --scenes N [--views-per-scene K] [--size WxH] [--seed S]
                                    [--material-size PX] [--exclude-held-out] [--overwrite] [--quiet]
+    intrinsix train independent --config FILE [--set KEY=VALUE ...] [--resume latest|DIR] [--quiet]
+    intrinsix train align       --config FILE [--set KEY=VALUE ...] [--resume latest|DIR] [--quiet]
 """
 
 from __future__ import annotations
@@ -86,4 +89,53 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     make.add_argument("--overwrite", action="store_true", help="replace a data set written to --out before")
     make.add_argument("--quiet", action="store_true", help="no progress bar")
     make.set_defaults(func=_cmd_make_procedural)
+    register_train(subparsers)
     return data
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .config import ConfigError, load_config
+
+    overrides = list(args.set or [])
+    if args.quiet:
+        overrides.append("output.progress=false")
+    try:
+        config = load_config(args.config, args.stage, overrides)
+    except (ConfigError, FileNotFoundError) as error:
+        print(f"intrinsix train {args.stage}: error: {error}", file=sys.stderr)
+        return 2
+    if args.stage == "independent":
+        from .stage1 import IndependentTrainer as trainer_class
+    else:
+        from .stage2 import AlignTrainer as trainer_class
+    try:
+        result = trainer_class(config).train(resume=args.resume)
+    except (ConfigError, ImportError) as error:  # e.g. lora.rank vs the stage-1 files, prodigyopt missing
+        print(f"intrinsix train {args.stage}: error: {error}", file=sys.stderr)
+        return 2
+    if result.lora_path is not None:
+        print(f"trained {args.stage} to step {result.final_step}: {result.lora_path}")
+    return 0
+
+
+def register_train(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Add the `train` command group (independent, align); returns its subparsers so that other
+    training commands can join the group."""
+    train = subparsers.add_parser("train", help="train the IntrinsiX LoRAs (stage 1 and stage 2) with accelerate")
+    train_sub = train.add_subparsers(dest="train_command", required=True)
+    stages = {
+        "independent": "stage 1: one LoRA for one intrinsic (albedo, material or normal), flow matching",
+        "align": "stage 2: the three stage-1 LoRAs together with cross-intrinsic attention and the re-render loss",
+    }
+    for stage, text in stages.items():
+        command = train_sub.add_parser(
+            stage, help=text, description=f"{text}. Runs in one process, or in many under `accelerate launch`; "
+            "see docs/training.md.")
+        command.add_argument("--config", required=True, help="YAML config file (e.g. training/configs/stage1_albedo.yaml)")
+        command.add_argument("--set", action="append", metavar="KEY=VALUE",
+                             help="override a config value, e.g. --set train.max_steps=100 (repeatable)")
+        command.add_argument("--resume", default=None, metavar="latest|DIR",
+                             help="continue from the newest checkpoint in output.dir ('latest') or from a folder")
+        command.add_argument("--quiet", action="store_true", help="no progress bar")
+        command.set_defaults(func=_cmd_train, stage=stage)
+    return train_sub

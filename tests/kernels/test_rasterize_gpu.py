@@ -1,6 +1,6 @@
 """GPU tier of the rasterizer: CUDA vs the CPU kernel (exact), and vs nvdiffrast."""
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -8,8 +8,20 @@ import torch
 
 from intrinsix.kernels import interpolate, rasterize
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-from scenes import grid_scene, room_views  # noqa: E402
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _bench_module(name: str):
+    """Load bench/<name>.py by path (bench/ is not put on sys.path: bench/kernels.py would shadow the
+    PyPI package `kernels` that transformers probes for)."""
+    spec = importlib.util.spec_from_file_location(f"intrinsix_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+grid_scene = _bench_module("scenes").grid_scene
+room_views = _bench_module("scenes").room_views
 
 pytestmark = pytest.mark.gpu
 
@@ -66,9 +78,7 @@ def float64_barycentrics(clip: torch.Tensor, tri: torch.Tensor, rast: torch.Tens
 
 
 def test_matches_nvdiffrast_on_500k_triangles_at_1024(cuda_device):
-    from baselines import load_nvdiffrast
-
-    loaded = load_nvdiffrast()
+    loaded = _bench_module("baselines").load_nvdiffrast()
     if loaded is None:
         pytest.skip("nvdiffrast (diffrp-nvdiffrast) is not installed")
     dr, ctx = loaded
