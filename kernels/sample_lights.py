@@ -9,9 +9,9 @@ from typing import NamedTuple
 import torch
 
 from . import _backend, _checks
+from .lights import tan_half_fov
 
 LIGHT_RADIANCE = math.e  # IntrinsiX's directional light radiance, white (REFERENCE.md section 3)
-TAN_HALF_FOV_X = math.tan(math.radians(42.5))  # REFERENCE.md section 4 pinhole camera, 85 deg horizontal
 MAX_LIGHTS = 1 << 24
 
 
@@ -93,7 +93,7 @@ def sample_lights_from_uniform(
             None if view is None else view.detach().float().contiguous(),
             None if mask is None else mask.contiguous(),
             u.detach().float().contiguous(),
-            TAN_HALF_FOV_X,
+            *tan_half_fov(roughness.shape[1], roughness.shape[2]),
         )
         radiance = torch.full_like(direction, LIGHT_RADIANCE)
     return SampledLights(direction, pixel, radiance)

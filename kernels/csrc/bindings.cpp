@@ -450,7 +450,7 @@ at::Tensor shade_random_uniform(int64_t seed, const at::Tensor& pixel, const at:
 std::tuple<at::Tensor, at::Tensor> sample_lights(const at::Tensor& roughness, const at::Tensor& normal,
                                                  const c10::optional<at::Tensor>& view,
                                                  const c10::optional<at::Tensor>& mask, const at::Tensor& u,
-                                                 double tan_half_fov_x) {
+                                                 double tan_half_fov_x, double tan_half_fov_y) {
   check_tensor(roughness, "roughness", at::kFloat, 4);
   check_tensor(normal, "normal", at::kFloat, 4);
   check_tensor(u, "u", at::kFloat, 2);
@@ -499,6 +499,7 @@ std::tuple<at::Tensor, at::Tensor> sample_lights(const at::Tensor& roughness, co
   p.height = int(height);
   p.width = int(width);
   p.tan_half_fov_x = float(tan_half_fov_x);
+  p.tan_half_fov_y = float(tan_half_fov_y);
   DeviceScope scope(roughness);
   if (scope.is_cuda) sample_lights_cuda(p, scope.stream);
   else sample_lights_cpu(p);
@@ -530,7 +531,7 @@ TORCH_LIBRARY(intrinsix, m) {
         "int[] env_seeds, int brdf, float tan_half_fov_x, float tan_half_fov_y) -> (Tensor, Tensor, Tensor, Tensor)");
   m.def("shade_random_uniform(int seed, Tensor pixel, Tensor sample, int dim) -> Tensor");
   m.def("sample_lights(Tensor roughness, Tensor normal, Tensor? view, Tensor? mask, Tensor u, "
-        "float tan_half_fov_x) -> (Tensor, Tensor)");
+        "float tan_half_fov_x, float tan_half_fov_y) -> (Tensor, Tensor)");
 }
 
 // The same wrappers serve both dispatch keys; each picks its launcher by device.

@@ -33,6 +33,18 @@ HOST_DEVICE Vec3 normalize(Vec3 a) {
   return n > 0.f ? a * (1.f / n) : a;
 }
 
+// ---- the default camera --------------------------------------------------------------------------
+// View vector (unit, toward the camera) of pixel (row, col) for the pinhole camera of REFERENCE.md
+// section 4: at the origin looking down -z, pixel centre at
+// ((2 (col + 0.5) / W - 1) tan_x, (2 (row + 0.5) / H - 1) tan_y, -1), v = normalize(-x, -y, 1).
+// Row 0 is the BOTTOM row (y_ndc = -1), as in the rasterizer's (nvdiffrast's) images. The float32
+// operations are mirrored exactly by kernels/lights.py `view_directions`.
+HOST_DEVICE Vec3 pinhole_view(int row, int col, int height, int width, float tan_x, float tan_y) {
+  const float x = ((float(col) + 0.5f) * (2.f / float(width)) - 1.f) * tan_x;
+  const float y = ((float(row) + 0.5f) * (2.f / float(height)) - 1.f) * tan_y;
+  return normalize(make_vec3(-x, -y, 1.f));
+}
+
 // ---- counter-based random numbers ---------------------------------------------------------------
 // Randomness is a pure function of (seed, pixel, sample, dimension) so that the CPU, CUDA and the
 // PyTorch twin (reference.py: `_pcg_hash`, `random_uniform`) draw bit-identical numbers.

@@ -23,7 +23,7 @@ struct SampleLightsParams {
   int batch;            // B
   int num_lights;       // N
   int height, width;    // H, W
-  float tan_half_fov_x; // tan(horizontal FOV / 2) of the default pinhole camera (tan 42.5 deg)
+  float tan_half_fov_x, tan_half_fov_y;  // default pinhole camera (common.h pinhole_view)
 };
 
 // Index of the first cdf entry greater than `target` (an upper bound), clamped to count - 1.
@@ -35,17 +35,6 @@ HOST_DEVICE int64_t search_cdf(const double* cdf, int64_t count, double target) 
     else hi = mid;
   }
   return lo < count ? lo : count - 1;
-}
-
-// View vector of pixel (row, col) of the REFERENCE section 4 pinhole camera: the pixel centre lies
-// at (x, y, -1) with x in [-tan, +tan] across the width and y scaled by H / W (square pixels);
-// row 0 is the bottom (y = -1 side, like the rasterizer's rows). v = normalize(-x, -y, 1).
-HOST_DEVICE Vec3 pinhole_view(int64_t row, int64_t col, int height, int width, float tan_half_fov_x) {
-  const float x_ndc = 2.f * (float(col) + 0.5f) / float(width) - 1.f;
-  const float y_ndc = 2.f * (float(row) + 0.5f) / float(height) - 1.f;
-  const float x = x_ndc * tan_half_fov_x;
-  const float y = y_ndc * (tan_half_fov_x * float(height) / float(width));
-  return normalize(make_vec3(-x, -y, 1.f));
 }
 
 // l = 2 n (n.v) - v with n and v normalised, then normalised again against rounding.
@@ -65,7 +54,7 @@ HOST_DEVICE void sample_one_light(const SampleLightsParams& p, int64_t b, int64_
   const int64_t at = b * num_pixels + picked;
   const Vec3 n = make_vec3(p.normal[3 * at], p.normal[3 * at + 1], p.normal[3 * at + 2]);
   const Vec3 v = p.view ? make_vec3(p.view[3 * at], p.view[3 * at + 1], p.view[3 * at + 2])
-                        : pinhole_view(row, col, p.height, p.width, p.tan_half_fov_x);
+                        : pinhole_view(int(row), int(col), p.height, p.width, p.tan_half_fov_x, p.tan_half_fov_y);
   const Vec3 l = mirror_direction(n, v);
   p.direction[3 * light] = l.x;
   p.direction[3 * light + 1] = l.y;

@@ -239,9 +239,7 @@ HOST_DEVICE Vec3 pixel_view(const ShadeParams& p, int64_t pixel) {
   if (p.view != nullptr) return load3(p.view, pixel);
   const uint32_t in_image = uint32_t(pixel) % (uint32_t(p.height) * uint32_t(p.width));
   const int row = int(in_image / uint32_t(p.width)), col = int(in_image % uint32_t(p.width));
-  const float x = ((float(col) + 0.5f) * (2.f / float(p.width)) - 1.f) * p.tan_half_fov_x;
-  const float y = ((float(row) + 0.5f) * (2.f / float(p.height)) - 1.f) * p.tan_half_fov_y;
-  return normalize(make_vec3(-x, -y, 1.f));
+  return pinhole_view(row, col, p.height, p.width, p.tan_half_fov_x, p.tan_half_fov_y);
 }
 
 // One pixel, forward (kBackward = false) or backward (true). kEnv = false compiles a lighter

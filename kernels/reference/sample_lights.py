@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from ..sample_lights import LIGHT_RADIANCE, TAN_HALF_FOV_X, SampledLights
+from ..lights import view_directions
+from ..sample_lights import LIGHT_RADIANCE, SampledLights
 
 
 def pinhole_view(batch: int, height: int, width: int, device=None) -> torch.Tensor:  # [B, H, W, 3]
     """View vectors of the REFERENCE.md section 4 camera; row 0 is the bottom (y_ndc = -1)."""
-    tan_x = torch.tensor(TAN_HALF_FOV_X, dtype=torch.float32)
-    tan_y = tan_x * height / width  # square pixels
-    x = ((torch.arange(width, dtype=torch.float32) + 0.5) * 2 / width - 1) * tan_x
-    y = ((torch.arange(height, dtype=torch.float32) + 0.5) * 2 / height - 1) * tan_y
-    yy, xx = torch.meshgrid(y, x, indexing="ij")
-    view = torch.stack([-xx, -yy, torch.ones_like(xx)], dim=-1)
-    view = view / view.norm(dim=-1, keepdim=True)
-    return view.expand(batch, height, width, 3).to(device)
+    return view_directions(height, width).expand(batch, height, width, 3).to(device)
 
 
 def pick_weights(roughness: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:  # [B, H * W]
