@@ -131,7 +131,8 @@ def register_train(subparsers: argparse._SubParsersAction) -> argparse._SubParse
         command = train_sub.add_parser(
             stage, help=text, description=f"{text}. Runs in one process, or in many under `accelerate launch`; "
             "see docs/training.md.")
-        command.add_argument("--config", required=True, help="YAML config file (e.g. training/configs/stage1_albedo.yaml)")
+        command.add_argument("--config", required=True,
+                             help="YAML config file (e.g. training/configs/stage1_albedo.yaml)")
         command.add_argument("--set", action="append", metavar="KEY=VALUE",
                              help="override a config value, e.g. --set train.max_steps=100 (repeatable)")
         command.add_argument("--resume", default=None, metavar="latest|DIR",
