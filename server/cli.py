@@ -57,7 +57,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     jobs.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
                       help="job table and results (default %(default)s; $INTRINSIX_DATA_DIR)")
     jobs.add_argument("--devices", default="auto",
-                      help="comma-separated devices, one worker each (cuda:0,cuda:1 or cpu); auto = every CUDA device, else cpu")
+                      help="comma-separated devices, one worker each (cuda:0,cuda:1 or cpu); auto = every CUDA device, else cpu; "
+                           "all = every CUDA device")
     jobs.add_argument("--queue-size", type=int, default=64, help="queued jobs before RESOURCE_EXHAUSTED (%(default)s)")
     jobs.add_argument("--retention-hours", type=float, default=168.0,
                       help="keep finished jobs and their files this long (%(default)s h)")
@@ -79,13 +80,41 @@ def register(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def _devices(spec: str) -> tuple[str, ...]:
-    if spec != "auto":
-        return tuple(d.strip() for d in spec.split(",") if d.strip())
-    import torch
+def resolve_devices(spec: str, cuda_count: int | None = None) -> tuple[str, ...]:
+    """Worker devices for `--devices`, one worker each.
 
-    count = torch.cuda.device_count()
-    return tuple(f"cuda:{i}" for i in range(count)) if count else ("cpu",)
+    "auto": every CUDA device, or ("cpu",) without one; "all": every CUDA device (an error without
+    one); otherwise a comma-separated list of "cpu", "cpu:N" (several CPU workers), "cuda" or
+    "cuda:N" with N below the number of visible CUDA devices, no duplicates.
+    `cuda_count` defaults to torch.cuda.device_count().
+    """
+    if cuda_count is None:
+        import torch
+
+        cuda_count = torch.cuda.device_count()
+    spec = spec.strip()
+    if spec in ("auto", "all"):
+        if cuda_count:
+            return tuple(f"cuda:{i}" for i in range(cuda_count))
+        if spec == "all":
+            raise ValueError("--devices all: no CUDA device is visible (use --devices cpu or auto)")
+        return ("cpu",)
+    devices = []
+    for item in (d.strip() for d in spec.split(",")):
+        kind, _, index = item.partition(":")
+        if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
+            raise ValueError(f"--devices: {item!r} is not a device; use auto, all, or a list like cuda:0,cuda:1 or cpu")
+        if kind == "cuda":
+            number = int(index or 0)
+            if number >= cuda_count:
+                raise ValueError(f"--devices: {item} does not exist; {cuda_count} CUDA device(s) are visible "
+                                 f"(cuda:0..cuda:{cuda_count - 1})" if cuda_count else
+                                 f"--devices: {item} asked for CUDA but no CUDA device is visible")
+            item = f"cuda:{number}"
+        if item in devices:
+            raise ValueError(f"--devices: {item} is listed twice; each device runs one worker")
+        devices.append(item)
+    return tuple(devices)
 
 
 def _backend_factory(args: argparse.Namespace):
@@ -127,7 +156,7 @@ def config_from_args(args: argparse.Namespace) -> ServerConfig:
                     max_mesh_bytes=args.max_mesh_mib * MIB, max_vertices=args.max_vertices,
                     max_triangles=args.max_triangles)
     return ServerConfig(
-        data_dir=Path(args.data_dir), address=args.address, devices=_devices(args.devices), queue_size=args.queue_size,
+        data_dir=Path(args.data_dir), address=args.address, devices=resolve_devices(args.devices), queue_size=args.queue_size,
         retention_s=args.retention_hours * 3600.0, chunk_size=args.chunk_kib * 1024, limits=limits,
         tokens=load_tokens(args.token_file), tls=tls, shutdown_grace_s=args.shutdown_grace)
 
