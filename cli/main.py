@@ -22,6 +22,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from intrinsix.server import cli as server_cli
+    from intrinsix.server.demo_ui import cli as demo_ui_cli
     from intrinsix.training import cli as training_cli
 
     from . import generate
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.register(sub)
     training_cli.register(sub)
     server_cli.register(sub)
+    demo_ui_cli.register(sub)
     return parser
 
 
