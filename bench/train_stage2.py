@@ -39,6 +39,7 @@ from intrinsix.generator.lora import add_branch_lora, branch_lora_parameters  # 
 from intrinsix.training.components import decode_intrinsics, to_vae_input  # noqa: E402
 from intrinsix.training.flow import flow_loss, flow_target, noisy_latents, predict_velocity, predict_x0  # noqa: E402
 from intrinsix.training.rerender import rerender_loss  # noqa: E402
+from intrinsix.training.stage2 import TRAINING_SDPA_BACKENDS  # noqa: E402
 
 BRANCHES = ("albedo", "material", "normal")
 FLUX_VAE = dict(in_channels=3, out_channels=3, latent_channels=16, block_out_channels=(128, 256, 512, 512),
@@ -69,23 +70,26 @@ def synthetic_maps(size: int, device) -> dict[str, torch.Tensor]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tiny", action="store_true", help="tiny model on the CPU (smoke run)")
+    parser.add_argument("--tiny", action="store_true", help="tiny model (smoke run; on the CPU unless --device cuda)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available, cpu with --tiny)")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--steps", type=int, default=6, help="timed steps (after 2 warm-up steps)")
     args = parser.parse_args()
     from diffusers import AutoencoderKL
 
     gen = _generate_bench()
-    device = torch.device("cpu" if args.tiny or not torch.cuda.is_available() else "cuda")
+    if args.device is None:
+        args.device = "cpu" if args.tiny or not torch.cuda.is_available() else "cuda"
+    device = torch.device(args.device)
     dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
-    size = 64 if args.tiny else args.size
+    size = 64 if args.tiny and device.type == "cpu" else args.size
     config = gen.TINY if args.tiny else gen.FLUX_DEV
     transformer = gen.build_transformer(config, device, dtype, seed=0)
     add_branch_lora(transformer, rank=4 if args.tiny else 64)
     for p in branch_lora_parameters(transformer):
         p.data = p.data.float()
         p.requires_grad_(True)
-    set_cross_intrinsic_attention(transformer, dropout_p=0.25)
+    set_cross_intrinsic_attention(transformer, dropout_p=0.25, sdpa_backends=TRAINING_SDPA_BACKENDS)
     transformer.train()
     transformer.enable_gradient_checkpointing()
     torch.manual_seed(1)

@@ -23,6 +23,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from intrinsix.server import cli as server_cli
     from intrinsix.server.demo_ui import cli as demo_ui_cli
+    from intrinsix.texturing import cli as texturing_cli
     from intrinsix.training import cli as training_cli
 
     from . import generate
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     training_cli.register(sub)
     server_cli.register(sub)
     demo_ui_cli.register(sub)
+    texturing_cli.register(sub)
     return parser
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .backend import (
+    KIND_TEXTURE_ROOM,
     JobCancelled,
     ModelDescription,
     RoomTexturingUnavailable,
@@ -51,14 +52,18 @@ class IntrinsiXBackend:
                 name="intrinsix-tiny-random", description=f"tiny random IntrinsiX architecture (seed "
                 f"{self.tiny_random_seed}); for smoke tests, its maps are noise", default_steps=4,
                 default_guidance=3.5, default_width=64, default_height=64, supports_tiling=True,
-                supports_room_texturing=False)
+                supports_room_texturing=_room_texturing_available()[0])
         lora = f" + LoRA {Path(self.lora_path).name}" if self.lora_path else ""
         return ModelDescription(
             name=self.model_dir.name, description=f"IntrinsiX on {self.model_dir}{lora}", default_steps=28,
             default_guidance=3.5, default_width=512, default_height=512, supports_tiling=True,
-            supports_room_texturing=False)
+            supports_room_texturing=_room_texturing_available()[0])
 
     def progress_stages(self, kind: str) -> Sequence[tuple[str, float]]:
+        if kind == KIND_TEXTURE_ROOM:
+            from intrinsix.texturing.server_job import ROOM_STAGES
+
+            return ROOM_STAGES
         return STAGES
 
     def load(self) -> None:
@@ -138,7 +143,26 @@ class IntrinsiXBackend:
         return result
 
     def texture_room(self, params, mesh, on_progress, on_preview, is_cancelled):
-        raise RoomTexturingUnavailable("room texturing is not part of this server build yet (intrinsix.texturing)")
+        available, reason = _room_texturing_available()
+        if not available:
+            raise RoomTexturingUnavailable(f"room texturing is not available: {reason}")
+        if self.pipe is None:
+            raise RuntimeError("IntrinsiXBackend.texture_room called before load()")
+        from intrinsix.texturing.server_job import run_room_job
+
+        description = self.describe()
+        return run_room_job(self.pipe, params, mesh, on_progress, on_preview, is_cancelled,
+                            resolution=description.default_width, export_options=export_options(params.formats),
+                            model_name=description.name)
+
+
+def _room_texturing_available() -> tuple[bool, str]:
+    """(available, why not): the room texturer (intrinsix.texturing) and its dependencies."""
+    try:
+        from intrinsix.texturing.availability import room_texturing_available
+    except ImportError as exc:
+        return False, f"intrinsix.texturing cannot be imported ({exc})"
+    return room_texturing_available()
 
 
 def export_options(formats: Sequence[str]) -> dict:

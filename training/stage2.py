@@ -24,6 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch.nn.attention import SDPBackend
 
 from intrinsix.generator import (NUM_BRANCHES, branch_lora_modules, branch_lora_parameters, load_peft_loras,
                                  load_published_lora, save_published_lora, set_cross_intrinsic_attention)
@@ -37,6 +38,9 @@ from .rerender import rerender_loss
 from .trainer import FINAL_LORA_FILE, Trainer
 
 BRANCH_NAMES = ("albedo", "material", "normal")
+
+
+TRAINING_SDPA_BACKENDS = (SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH)
 
 
 class AlignTrainer(Trainer):
@@ -55,7 +59,11 @@ class AlignTrainer(Trainer):
                               f"rank {sorted(ranks)}")
         for p in branch_lora_parameters(transformer):
             p.requires_grad_(True)
-        self.processor = set_cross_intrinsic_attention(transformer, dropout_p=cfg.loss.ci_dropout)
+        # cuDNN's fused attention BACKWARD fails on the FLUX.1-dev shapes with concatenated K/V
+        # (torch 2.11, H100: "mha_graph.execute ... is_good()" / illegal address; bench/train_stage2.py):
+        # training uses flash / memory-efficient attention, inference may still pick cuDNN.
+        self.processor = set_cross_intrinsic_attention(transformer, dropout_p=cfg.loss.ci_dropout,
+                                                       sdpa_backends=TRAINING_SDPA_BACKENDS)
         if cfg.model.gradient_checkpointing:
             self.components.vae.enable_gradient_checkpointing()
         self.lpips = None

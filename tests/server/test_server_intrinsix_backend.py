@@ -3,9 +3,8 @@ IntrinsiX model: what the server streams is byte for byte what the backend expor
 
 from __future__ import annotations
 
-import grpc
 import pytest
-from server_harness import assemble, generate_request, kinds, raw_mesh, room_requests
+from server_harness import QUAD_POSITIONS, QUAD_TRIANGLES, assemble, generate_request, kinds, raw_mesh, room_requests
 
 try:  # skipped only where the model packages are not importable
     import intrinsix.generator  # noqa: F401
@@ -74,10 +73,67 @@ def test_export_options_from_preferred_formats():
     assert export_options(("glb", "gltf", "png16", "png8")) == {"normal_bits": 16, "gltf_layout": "glb"}
 
 
-def test_room_texturing_is_unimplemented_with_this_backend(make_server):
+def test_room_jobs_run_the_texturer(make_server):
+    """TextureRoom on the tiny model: progress through the texturer's stages, previews, the object's
+    texture set + <Name>_room.glb, and uploaded UVs kept byte for byte in that .glb."""
+    import json
+    import struct
+
+    import numpy as np
+
+    from intrinsix.kernels import meshes
+
     srv = make_server(backend_class=IntrinsiXBackend, backend_options={"tiny_random_seed": 0})
-    data = raw_mesh([(0, 0, 0), (1, 0, 0), (0, 1, 0)], [(0, 1, 2)], None)
-    with pytest.raises(grpc.RpcError) as error:
-        list(srv.stub().TextureRoom(room_requests(data, vertex_count=3, triangle_count=1, has_uvs=False), timeout=10))
-    assert error.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert "room texturing is not available" in error.value.details()
+    stub = srv.stub()
+    assert stub.GetServerInfo(service_pb2.GetServerInfoRequest()).room_texturing_available
+    positions, triangles, _ = meshes.box_room(size=(4.0, 2.5, 3.0), boxes=1, subdivisions=1)
+    data = raw_mesh(positions.tolist(), triangles.tolist(), None)
+    events = list(stub.TextureRoom(room_requests(data, vertex_count=positions.shape[0],
+                                                 triangle_count=triangles.shape[0], has_uvs=False, steps=1,
+                                                 preview_every=1, preview_size=32, material_name="Plaster"),
+                                   timeout=120))
+    assert kinds(events)[-1] == "completed", events[-1]
+    files = assemble(events)
+    assert set(files) == {"Plaster_albedo.png", "Plaster_normal.png", "Plaster_orm.png", "Plaster_height.exr",
+                          "Plaster_room.glb", "material.json"}
+    manifest = json.loads(files["material.json"])
+    assert manifest["room"]["iterations"] == 20 and manifest["room"]["coverage"] > 0.8
+    assert [f["name"] for f in manifest["files"]][-1] == "Plaster_room.glb"
+    stages = [e.progress.stage for e in events if e.WhichOneof("event") == "progress"]
+    order = [s for i, s in enumerate(stages) if i == 0 or s != stages[i - 1]]
+    assert order[order.index("cameras"):order.index("exporting") + 1] == [
+        "cameras", "texturing", "normal_detail", "dilating", "exporting"]
+    previews = [e.preview for e in events if e.WhichOneof("event") == "preview"]
+    assert [(p.step, p.total) for p in previews] == [(1, 1)]
+    assert all(i.png.startswith(b"\x89PNG") and (i.width, i.height) == (32, 32) for i in previews[0].images)
+
+    uvs = [(0.125, 0.5), (1.0, 0.5), (1.0, 0.1), (0.125, 0.1)]
+    events = list(stub.TextureRoom(room_requests(raw_mesh(QUAD_POSITIONS, QUAD_TRIANGLES, uvs), steps=1,
+                                                 material_name="Quad"), timeout=120))
+    assert kinds(events)[-1] == "completed", events[-1]
+    glb = assemble(events)["Quad_room.glb"]
+    (json_length,) = struct.unpack("<I", glb[12:16])
+    document, binary = json.loads(glb[20:20 + json_length]), glb[28 + json_length:]
+    view = document["bufferViews"][document["accessors"][
+        document["meshes"][0]["primitives"][0]["attributes"]["TEXCOORD_0"]]["bufferView"]]
+    stored = binary[view["byteOffset"]:view["byteOffset"] + view["byteLength"]]
+    assert stored == np.array(uvs, "<f4").tobytes()
+
+
+def test_room_job_stops_at_the_iteration_after_a_cancel():
+    import numpy as np
+
+    from intrinsix.server.backend import RoomMesh, RoomParams
+
+    backend = IntrinsiXBackend("cpu", tiny_random_seed=0)
+    backend.load()
+    params = RoomParams(prompt="plaster", negative_prompt=None, seed=1, steps=2, guidance=3.5, true_cfg_scale=1.0,
+                        texture_size=64, profile="raw", formats=(), material_name="Plaster", preview_every=0,
+                        preview_size=32)
+    mesh = RoomMesh(positions=np.float32([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]]),
+                    triangles=np.array([[0, 1, 2], [0, 2, 3]]), uvs=None)
+    seen = []
+    with pytest.raises(JobCancelled):
+        backend.texture_room(params, mesh, lambda stage, step, total: seen.append((stage, step)), lambda *a: None,
+                             lambda: ("texturing", 3) in seen)
+    assert seen[-1] == ("texturing", 3)  # no iteration after the one that saw the request
