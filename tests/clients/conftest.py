@@ -9,38 +9,19 @@ setuptools and grpcio-tools (about a second).
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "server"))
+sys.path.insert(0, str(ROOT / "tests"))
 
+from python_sdk import sdk_site  # noqa: E402  (tests/python_sdk.py)
 from server_harness import ServerThread  # noqa: E402
 
-
-def _build_sdk() -> Path:
-    work = Path(tempfile.mkdtemp(prefix="intrinsix-client-test-"))
-    atexit.register(shutil.rmtree, work, True)
-    source = work / "src"
-    shutil.copytree(ROOT / "clients" / "python", source / "clients" / "python",
-                    ignore=shutil.ignore_patterns("build", "*.egg-info", "_proto", "__pycache__"))
-    shutil.copytree(ROOT / "proto", source / "proto")
-    site = work / "site"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                             "--target", str(site), str(source / "clients" / "python")],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"building clients/python for the tests failed:\n{result.stdout}\n{result.stderr}")
-    return site
-
-
-sys.path.insert(0, str(_build_sdk()))
+sys.path.insert(0, str(sdk_site()))
 
 
 @pytest.fixture

@@ -8,11 +8,7 @@ generated then), so the demo is never tested against a stale installed copy.
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -20,26 +16,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "server"))
+sys.path.insert(0, str(ROOT / "tests"))
 
+from python_sdk import sdk_site  # noqa: E402  (tests/python_sdk.py)
 from server_harness import ServerThread  # noqa: E402
 
 
-def _build_sdk() -> Path:
-    work = Path(tempfile.mkdtemp(prefix="intrinsix-demo-ui-sdk-"))
-    atexit.register(shutil.rmtree, work, True)
-    source = work / "src"
-    shutil.copytree(ROOT / "clients" / "python", source / "clients" / "python",
-                    ignore=shutil.ignore_patterns("build", "*.egg-info", "_proto", "__pycache__"))
-    shutil.copytree(ROOT / "proto", source / "proto")
-    site = work / "site"
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                             "--target", str(site), str(source / "clients" / "python")], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"building clients/python for the demo tests failed:\n{result.stdout}\n{result.stderr}")
-    return site
-
-
-SDK_SITE = _build_sdk()
+SDK_SITE = sdk_site()
 sys.path.insert(0, str(SDK_SITE))
 
 

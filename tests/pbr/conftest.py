@@ -1,50 +1,14 @@
-"""Fixtures for the pbr tests: a random texture set and the Khronos glTF validator."""
+"""Fixtures for the pbr tests: a random texture set (the glTF validator fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
 from intrinsix.pbr import TextureSet
 from pbr_testing import random_generator_outputs
 
-REPO = Path(__file__).resolve().parents[2]
-VALIDATOR_ENV = "INTRINSIX_GLTF_VALIDATOR"
-VALIDATOR_DEFAULT = REPO / ".dev" / "gltf-validator"  # .dev/ is git-ignored
-VALIDATOR_VERSION = "2.0.0-dev.3.10"
-VALIDATOR_SCRIPT = Path(__file__).with_name("validate_gltf.js")
-
-
 @pytest.fixture
 def texture_set() -> TextureSet:
     albedo, material, normal = random_generator_outputs(24, 40)
     return TextureSet.from_generator(albedo, material, normal, name="RedBrick")
-
-
-@pytest.fixture(scope="session")
-def gltf_validator():
-    """A function path -> validation report (dict) running the Khronos validator through node.
-
-    Fails (not skips) when node or the validator package is missing, saying how to install it."""
-    prefix = Path(os.environ.get(VALIDATOR_ENV, VALIDATOR_DEFAULT))
-    package = prefix / "node_modules" / "gltf-validator"
-    node = shutil.which("node")
-    install = (f"install it with `npm install --prefix {VALIDATOR_DEFAULT} gltf-validator@{VALIDATOR_VERSION}` "
-               f"(or into another prefix named by ${VALIDATOR_ENV}); node.js >= 18 must be on PATH")
-    if node is None:
-        pytest.fail(f"node.js is not on PATH, needed to run the Khronos glTF validator: {install}")
-    if not (package / "package.json").is_file():
-        pytest.fail(f"the Khronos glTF validator is not installed at {package}: {install}")
-
-    def validate(path: Path) -> dict:
-        completed = subprocess.run([node, str(VALIDATOR_SCRIPT), str(package), str(path)], capture_output=True,
-                                   text=True, timeout=60)
-        assert completed.returncode == 0, f"validator failed: {completed.stderr}"
-        return json.loads(completed.stdout)
-
-    return validate
