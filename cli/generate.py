@@ -49,6 +49,15 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def resolve_model_dir(model: Path | None) -> Path:
+    """--model, or the bundled demo model when it is not given; CLIError if the folder is missing."""
+    model_dir = model if model is not None else default_model_dir()
+    if not model_dir.is_dir():
+        hint = "" if model is not None else " (the bundled demo model is missing: pass --model DIR)"
+        raise CLIError(f"model folder {model_dir} does not exist{hint}")
+    return model_dir
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """Raise CLIError naming the argument and its allowed range."""
     if not args.prompt.strip():
@@ -83,10 +92,7 @@ def resolve_device(name: str):
 
 def run(args: argparse.Namespace) -> int:
     check_arguments(args)
-    model_dir = args.model if args.model is not None else default_model_dir()
-    if not model_dir.is_dir():
-        hint = "" if args.model is not None else " (the bundled demo model is missing: pass --model DIR)"
-        raise CLIError(f"model folder {model_dir} does not exist{hint}")
+    model_dir = resolve_model_dir(args.model)
     device = resolve_device(args.device)
 
     import torch

@@ -87,13 +87,10 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from intrinsix.cli.errors import CLIError
-    from intrinsix.cli.generate import default_model_dir, resolve_device
+    from intrinsix.cli.generate import resolve_device, resolve_model_dir
 
     check_arguments(args)
-    model_dir = args.model if args.model is not None else default_model_dir()
-    if not model_dir.is_dir():
-        hint = "" if args.model is not None else " (the bundled demo model is missing: pass --model DIR)"
-        raise CLIError(f"model folder {model_dir} does not exist{hint}")
+    model_dir = resolve_model_dir(args.model)
     device = resolve_device(args.device)
 
     from tqdm import tqdm
