@@ -90,6 +90,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     make.add_argument("--quiet", action="store_true", help="no progress bar")
     make.set_defaults(func=_cmd_make_procedural)
     register_train(subparsers)
+    from .demo.cli import register_demo_commands  # the demo model (training/demo/, issue 5): train demo, eval demo
+    register_demo_commands(subparsers)
     return data
 
 

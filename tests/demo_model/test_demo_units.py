@@ -1,0 +1,127 @@
+"""Building blocks of the demo model: vocabulary tokenizers, sizes, crops, stage budgets and the
+evaluation criteria (no training here; see test_train_demo_smoke.py and test_bundled_model.py)."""
+
+import pytest
+import torch
+
+from intrinsix.training.data import split_combinations
+from intrinsix.training.data.vocabulary import FAMILIES, FINISH_ORDER
+from intrinsix.training.demo.architecture import DEMO, TINY, DemoSizes
+from intrinsix.training.demo.build import STAGE_MINUTES, parse_minutes
+from intrinsix.training.demo.evaluate import (check_metallic, check_normals, finish_partners, held_out_prompts,
+                                              metal_prompts)
+from intrinsix.training.demo.text import (T5_TOKENS, build_clip_tokenizer, build_t5_tokenizer, caption_corpus,
+                                          vocabulary_words, with_map_word)
+from intrinsix.training.demo.vae_training import random_crops, schedule_factor
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    corpus = caption_corpus()
+    return corpus, build_clip_tokenizer(corpus), build_t5_tokenizer(corpus)
+
+
+def test_every_vocabulary_word_is_one_token(tokenizers):
+    corpus, clip, t5 = tokenizers
+    words = vocabulary_words(corpus)
+    assert {"polished", "gold", "mortar", "grout", "albedo", "normal", "map"} <= set(words)
+    for word in words:
+        assert clip.tokenize(word) == [word + "</w>"], word
+        assert t5.tokenize(word) == ["\u2581" + word], word
+
+
+def test_tokenizers_encode_captions_and_unknown_text(tokenizers):
+    _, clip, t5 = tokenizers
+    ids = clip("glossy teal subway tiles with light grey grout").input_ids
+    assert ids[0] == 0 and ids[-1] == 1 and len(ids) == 8 + 2  # start, 8 words, end
+    ids = t5("rough red brick with grey mortar").input_ids
+    assert len(ids) == 6 + 1 and ids[-1] == 1
+    assert t5.model_max_length == T5_TOKENS
+    # Unknown words still tokenize (characters / bytes), never to the unknown id alone.
+    assert len(t5.tokenize("velvet")) == 6 and clip.unk_token_id not in clip("velvet!").input_ids[1:-1]
+
+
+def test_map_words_prefix_the_caption():
+    assert with_map_word("normal", "rough red brick") == "normal map of rough red brick"
+    with pytest.raises(ValueError, match="branch must be one of"):
+        with_map_word("height", "x")
+
+
+def test_sizes_give_even_rotary_axes_that_fill_the_head():
+    for sizes in (DEMO, TINY):
+        axes = sizes.rope_axes
+        assert sum(axes) == sizes.head_dim and all(a % 2 == 0 and a > 0 for a in axes)
+    assert DEMO.rope_axes == (8, 28, 28)
+    with pytest.raises(ValueError, match="vae_groups 8 must divide"):
+        DemoSizes(vae_channels=(12, 64, 128, 128))
+
+
+def test_minutes_per_stage_parsing():
+    assert parse_minutes(None) == STAGE_MINUTES
+    assert parse_minutes("2") == {name: 2.0 for name in STAGE_MINUTES}
+    assert parse_minutes("base=3,stage2=1.5") == {**STAGE_MINUTES, "base": 3.0, "stage2": 1.5}
+    with pytest.raises(ValueError, match="stage must be one of bank, vae, base, stage1, stage2, got 'lora'"):
+        parse_minutes("lora=1")
+    with pytest.raises(ValueError, match=r"must be a number of minutes in \(0, 6000\], got -1.0"):
+        parse_minutes("vae=-1")
+
+
+def test_random_crops_roll_tile_and_mirror_with_negated_normal_x():
+    size = 8
+    maps = torch.zeros(2, size, size, 3)
+    maps[..., 0] = torch.arange(size).float()  # x of the "normal" = column index
+    maps[..., 1] = torch.arange(size).float()[:, None]  # y = row index
+    maps[1] += 100.0
+    generator = torch.Generator().manual_seed(0)
+    crops = random_crops(maps.half(), torch.tensor([0, 1, 1, 0] * 8), 5, generator, negate_x_on_flip=True)
+    assert crops.shape == (32, 5, 5, 3) and crops.dtype == torch.float32
+    for crop in crops:
+        rows = crop[:, 0, 1] % 100
+        assert torch.equal((rows[1:] - rows[:-1]) % size, torch.ones(4))  # consecutive rows, wrapping
+        cols = crop[0, :, 0]
+        mirrored = bool(torch.signbit(cols).all())  # mirrored samples have their x negated (-0 included)
+        cols = (cols.abs() % 100)
+        step = (cols[1:] - cols[:-1]) % size
+        assert torch.equal(step, torch.full((4,), float(size - 1 if mirrored else 1)))
+    assert len({bool(torch.signbit(c[0, :, 0]).all()) for c in crops}) == 2  # both mirrored and not occur
+
+
+def test_schedule_warms_up_then_decays_by_elapsed_fraction():
+    assert schedule_factor(0.0, 0, 10) == pytest.approx(0.1)
+    assert schedule_factor(0.0, 10, 10) == pytest.approx(1.0)
+    assert schedule_factor(0.5, 100, 10) == pytest.approx(0.525)
+    assert schedule_factor(1.0, 100, 10) == pytest.approx(0.05)
+
+
+def test_eval_prompts_are_held_out_and_partners_differ_only_in_the_finish():
+    held = set(split_combinations()[1])
+    prompts = held_out_prompts(0)
+    assert len(prompts) == len(held) == 25
+    assert {(p.family, p.colour, p.finish) for p in prompts} == held
+    assert all(p.held_out and p.finish in p.prompt for p in prompts)
+    for prompt in prompts:
+        partners = finish_partners(prompt)
+        assert sorted(p.finish for p in partners) == sorted(set(FAMILIES[prompt.family].finishes) - {prompt.finish})
+        for p in partners:
+            assert p.prompt.split() == [p.finish if w == prompt.finish else w for w in prompt.prompt.split()]
+            assert p.seed == prompt.seed
+    metals = metal_prompts()
+    assert len(metals) == 9 and all(FAMILIES[p.family].is_metal and not p.held_out for p in metals)
+    assert FINISH_ORDER.index("polished") < FINISH_ORDER.index("rough")
+
+
+def test_metallic_and_normal_checks():
+    material = torch.zeros(8, 8, 3)
+    material[..., 1] = 0.9
+    assert check_metallic("gold", material)[0] and not check_metallic("marble", material)[0]
+    material[..., 1] = 0.1
+    assert check_metallic("marble", material)[0] and not check_metallic("steel", material)[0]
+    flat = torch.zeros(8, 8, 3)
+    flat[..., 2] = 1.0
+    ok, why = check_normals(flat, (0.0, 0.1))
+    assert ok, why
+    assert not check_normals(flat, (8.0, 16.0))[0]  # a brick-like family must not come out flat
+    tilted = torch.nn.functional.normalize(torch.tensor([1.0, 0.0, 1.0]), dim=0).expand(8, 8, 3)
+    assert not check_normals(tilted, (0.0, 0.1))[0]  # 45 deg everywhere is not marble
+    assert check_normals(tilted, (30.0, 40.0))[0]
+    assert not check_normals(flat * 0.5, (0.0, 0.1))[0]  # not unit length

@@ -1,0 +1,84 @@
+"""`intrinsix train demo` end to end at toy size on the CPU: every stage runs (bank, VAE, base,
+stage 1 x 3 and stage 2 with the re-render loss through the compiled kernels) and the folder it
+writes loads with `load_pipeline` and generates."""
+
+import json
+import math
+
+import pytest
+import torch
+from safetensors import safe_open
+
+from intrinsix.cli.main import main
+from intrinsix.generator import adapted_linear_names, branch_lora_modules, detect_lora_layout, load_pipeline
+from intrinsix.generator.defaults import generation_defaults
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "model"
+    code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
+                 "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "1"])
+    assert code == 0
+    return out
+
+
+def test_folder_layout_report_and_dtypes(built):
+    for name in ("model_index.json", "intrinsix_defaults.json", "demo_training.json",
+                 "pytorch_lora_weights.safetensors", "tokenizer/tokenizer.json", "tokenizer_2/tokenizer.json",
+                 "transformer/diffusion_pytorch_model.safetensors", "vae/diffusion_pytorch_model.safetensors",
+                 "text_encoder/model.safetensors", "text_encoder_2/model.safetensors"):
+        assert (built / name).is_file(), name
+    assert (built.parent / "model.work" / "stage2" / "loss_log.csv").is_file()
+    assert generation_defaults(built) == {"size": 32, "num_inference_steps": 3, "guidance_scale": 1.0}
+    report = json.loads((built / "demo_training.json").read_text())
+    for stage in ("vae", "base", "stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
+        assert report["stages"][stage]["steps"] == 2, stage
+    for stage in ("vae", "base"):
+        assert math.isfinite(report["stages"][stage]["final_loss"]), stage
+    for stage in ("stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
+        assert all(math.isfinite(v) for v in report["stages"][stage]["final_loss"].values()), stage
+    assert report["stages"]["stage2"]["rerender_loss"] is True
+    assert report["stages"]["bank"]["materials"] == 8
+    assert 0.0 < report["stages"]["vae"]["scaling_factor"] and "shift_factor" in report["stages"]["vae"]
+    with safe_open(str(built / "transformer" / "diffusion_pytorch_model.safetensors"), "pt") as handle:
+        assert {handle.get_tensor(k).dtype for k in handle.keys()} == {torch.float16}
+    assert detect_lora_layout(built / "pytorch_lora_weights.safetensors") == "published"
+    with safe_open(str(built / "pytorch_lora_weights.safetensors"), "pt") as handle:
+        keys = list(handle.keys())
+        assert {handle.get_tensor(k).dtype for k in keys} == {torch.bfloat16}
+    assert all("_name_or_path" not in p.read_text() for p in built.rglob("*.json"))
+    assert "model.work" not in (built / "model_index.json").read_text()
+    # TINY: 1 double block (4 targets) + 1 single block (3 targets), 3 branches, down + up.
+    assert len(keys) == (4 + 3) * 3 * 2
+
+
+def test_folder_loads_with_load_pipeline_and_generates(built):
+    pipe = load_pipeline(built)
+    assert len(branch_lora_modules(pipe.transformer)) == len(adapted_linear_names(pipe.transformer)) == 7
+    assert pipe.transformer.dtype == torch.float32  # float16 files, float32 on the CPU
+    pipe.set_progress_bar_config(disable=True)
+    out = pipe("polished gold tiles", height=32, width=32, num_inference_steps=3,
+               generator=torch.Generator().manual_seed(0))
+    for maps in (out.albedo, out.material, out.normal):
+        assert maps.shape == (1, 32, 32, 3) and torch.isfinite(maps).all()
+    assert float(out.albedo.min()) >= 0.0 and float(out.albedo.max()) <= 1.0
+    assert torch.allclose(out.normal.norm(dim=-1), torch.ones(1, 32, 32), atol=1e-4)
+
+
+def test_existing_output_needs_overwrite(built, capsys):
+    code = main(["train", "demo", "--out", str(built), "--preset", "tiny", "--device", "cpu"])
+    assert code == 2
+    assert "is not empty (use --overwrite to replace it)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--minutes-per-stage", "lora=2"], "stage must be one of bank, vae, base, stage1, stage2, got 'lora'"),
+    (["--max-steps-per-stage", "1"], "--max-steps-per-stage must be >= 2, got 1"),
+    (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
+])
+def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
+    code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu", *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()

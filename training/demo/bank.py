@@ -1,0 +1,107 @@
+"""The material bank: procedural materials generated once, kept in memory, shared by every stage.
+
+The VAE, the base transformer and the two LoRA stages of the demo model all train on the flat
+procedural materials of `training.data.ProceduralMaterialDataset` (training half of the held-out
+split only). Generating a 256^2 material takes 10-35 ms of one CPU core, so the materials are made
+once, in parallel DataLoader workers, and stored as float16 (about 1.2 MB per material at 256^2):
+
+    albedo    [N, S, S, 3]  linear RGB in [0, 1]
+    material  [N, S, S, 3]  R roughness, G metallic, B 0
+    normal    [N, S, S, 3]  unit vectors, OpenGL tangent space = camera space of a flat view
+    captions, families, colours, finishes: N strings each
+
+`BankDataset` serves the bank with the keys and dtypes of `ProceduralMaterialDataset` (float32,
+channels last) for the trainers of stage 1 and stage 2.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ..data import ProceduralMaterialDataset, split_combinations
+
+MAPS = ("albedo", "material", "normal")
+
+
+@dataclass
+class MaterialBank:
+    albedo: torch.Tensor  # [N, S, S, 3] float16
+    material: torch.Tensor  # [N, S, S, 3] float16
+    normal: torch.Tensor  # [N, S, S, 3] float16
+    captions: list[str]
+    families: list[str]
+    colours: list[str]
+    finishes: list[str]
+
+    def __len__(self) -> int:
+        return len(self.captions)
+
+    @property
+    def size(self) -> int:
+        return int(self.albedo.shape[1])
+
+    def to(self, device: torch.device | str) -> MaterialBank:
+        """The same bank with its maps on `device` (a copy unless they are there already)."""
+        return MaterialBank(self.albedo.to(device), self.material.to(device), self.normal.to(device),
+                            self.captions, self.families, self.colours, self.finishes)
+
+    def maps(self, name: str) -> torch.Tensor:
+        if name not in MAPS:
+            raise ValueError(f"map name must be one of {MAPS}, got {name!r}")
+        return getattr(self, name)
+
+
+def _collate(samples: list[dict]) -> dict:
+    out = {name: torch.stack([s[name] for s in samples]).half() for name in MAPS}
+    for key in ("caption", "family", "colour", "finish"):
+        out[key] = [s[key] for s in samples]
+    return out
+
+
+def make_bank(count: int, size: int, seed: int, workers: int, max_seconds: float | None = None,
+              log=print) -> MaterialBank:
+    """Generate up to `count` materials of `size`^2 from the training combinations (held-out ones
+    excluded), with `workers` processes; stops early after `max_seconds` (at least one batch)."""
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    dataset = ProceduralMaterialDataset(count, size=size, seed=seed, combinations=split_combinations()[0])
+    batch = max(1, min(64, count // max(1, workers)))
+    loader = DataLoader(dataset, batch_size=batch, num_workers=workers, collate_fn=_collate,
+                        persistent_workers=False, prefetch_factor=4 if workers else None)
+    parts: list[dict] = []
+    began = time.perf_counter()
+    made = 0
+    for part in loader:
+        parts.append(part)
+        made += len(part["caption"])
+        if max_seconds is not None and time.perf_counter() - began > max_seconds:
+            log(f"bank: time limit {max_seconds:.0f} s reached after {made} materials")
+            break
+    del loader
+    bank = MaterialBank(*(torch.cat([p[name] for p in parts]) for name in MAPS),
+                        *([x for p in parts for x in p[key]] for key in ("caption", "family", "colour", "finish")))
+    log(f"bank: {len(bank)} materials of {size}^2 in {time.perf_counter() - began:.1f} s")
+    return bank
+
+
+class BankDataset(Dataset):
+    """The bank as a `ProceduralMaterialDataset`-like data set: sample i is a dict of float32
+    maps [S, S, 3] (albedo, material, normal) and the strings caption, family, colour, finish."""
+
+    def __init__(self, bank: MaterialBank):
+        if len(bank) < 1:
+            raise ValueError("the material bank is empty")
+        self.bank = bank
+
+    def __len__(self) -> int:
+        return len(self.bank)
+
+    def __getitem__(self, index: int) -> dict:
+        b = self.bank
+        return {"albedo": b.albedo[index].float(), "material": b.material[index].float(),
+                "normal": b.normal[index].float(), "caption": b.captions[index], "family": b.families[index],
+                "colour": b.colours[index], "finish": b.finishes[index]}

@@ -1,0 +1,135 @@
+"""Pre-training the demo model's base FluxTransformer2DModel (the stand-in for FLUX.1-dev).
+
+FLUX.1-dev is a general image model that IntrinsiX adapts with LoRAs; it already knows what
+albedo-like, material-like and normal-like images look like. The demo base gets that knowledge the
+same way FLUX got its own: full training of the transformer by flow matching on images with
+captions, here the three map types of the procedural materials. It is branch-agnostic, like FLUX:
+one set of weights for every map type, no LoRA, plain (per-image) attention. Each training sample
+is ONE map of one material, the map type drawn uniformly, and its caption names the map type in
+words ("normal map of rough red brick with grey mortar", `text.with_map_word`), so the base learns
+all three map types without conflating them, as FLUX learnt "a normal map of ..." from its data.
+The per-branch LoRAs of stage 1 then learn to produce their map type from the plain caption.
+
+Flow matching as the trainers do it (REFERENCE.md section 3, `training.flow`): x_t = (1 - s) x0 +
+s * noise, sigma ~ U[0, 1), target noise - x0, MSE; embedded guidance 1.0. The clean latents x0
+and the text embeddings of the whole bank are computed once (posterior means of the trained VAE,
+each material rolled by a random offset first, as the VAE saw them). AdamW with warm-up and a
+time-driven cosine decay, and an exponential moving average of the weights (decay `ema_decay`,
+with the usual short-run warm-up min(decay, (1 + n) / (10 + n))) that becomes the saved base.
+
+Precision: float32 by default. With bf16 autocast the first backward pass of this transformer
+failed on the H100 used for the bundled model (torch 2.11 + CUDA 13: CUBLAS_STATUS_EXECUTION_FAILED
+in a bf16 cublasGemmEx), while the VAE's bf16 training ran; at this size float32 costs little.
+`mixed_precision=True` turns bf16 autocast on again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..flow import flow_loss, flow_target, noisy_latents, predict_velocity
+from .bank import MAPS, MaterialBank
+from .text import with_map_word
+from .vae_training import encode_maps, random_crops, schedule_factor
+
+
+@dataclass
+class BaseTrainingConfig:
+    max_seconds: float = 150.0
+    max_steps: int = 1_000_000
+    batch_size: int = 64  # (material, map type) samples per step
+    lr: float = 8e-4
+    warmup_steps: int = 100
+    ema_decay: float = 0.999
+    guidance: float = 1.0  # embedded guidance during training (REFERENCE.md section 3)
+    mixed_precision: bool = False  # bf16 autocast on CUDA (see the module docstring)
+    seed: int = 0
+
+
+@dataclass
+class BaseData:
+    latents: torch.Tensor  # [N, 3, 16, h, w] model space ((mean - shift) * scale), bfloat16
+    embeds: torch.Tensor  # [N, 3, L, D] T5 embeddings of the map-word captions, bfloat16
+    pooled: torch.Tensor  # [N, 3, Dp] CLIP pooled embeddings, bfloat16
+
+
+@torch.no_grad()
+def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int, chunk: int = 256) -> BaseData:
+    """Latents and text embeddings of every bank material and map type (see the module docstring).
+    `pipe`: an IntrinsiXPipeline holding the trained VAE and the text encoders, on `device`."""
+    vae = pipe.vae
+    generator = torch.Generator().manual_seed(seed)
+    latents, embeds, pooled = [], [], []
+    for start in range(0, len(bank), chunk):
+        stop = min(len(bank), start + chunk)
+        per_map = []
+        for name in MAPS:
+            # Rolled and randomly mirrored whole materials (random_crops with crop = the full size).
+            maps = random_crops(bank.maps(name), torch.arange(start, stop), bank.size, generator,
+                                negate_x_on_flip=name == "normal")
+            raw = encode_maps(vae, name, maps, device)
+            per_map.append(((raw - vae.config.shift_factor) * vae.config.scaling_factor).to(torch.bfloat16))
+        latents.append(torch.stack(per_map, dim=1))
+        captions = [with_map_word(name, bank.captions[i]) for i in range(start, stop) for name in MAPS]
+        e, p = pipe.encode_prompt(captions, device=device)
+        embeds.append(e.reshape(stop - start, len(MAPS), *e.shape[1:]).to(torch.bfloat16))
+        pooled.append(p.reshape(stop - start, len(MAPS), -1).to(torch.bfloat16))
+    return BaseData(torch.cat(latents), torch.cat(embeds), torch.cat(pooled))
+
+
+def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainingConfig, device: torch.device,
+               log=print) -> list[dict]:
+    """Train the base transformer in place (the EMA weights are copied in at the end); returns one
+    row per step ({"step", "loss", "seconds"})."""
+    transformer.to(device).train().requires_grad_(True)
+    params = [p for p in transformer.parameters() if p.requires_grad]
+    ema = [p.detach().clone().float() for p in params]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    generator = torch.Generator().manual_seed(config.seed)
+    use_bf16 = config.mixed_precision and device.type == "cuda"
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
+    count = data.latents.shape[0]
+    history = []
+    began = time.perf_counter()
+    step = 0
+    while step < config.max_steps:
+        elapsed = time.perf_counter() - began
+        if elapsed > config.max_seconds:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * schedule_factor(elapsed / config.max_seconds, step, config.warmup_steps)
+        index = torch.randint(0, count, (config.batch_size,), generator=generator).to(device)
+        branch = torch.randint(0, len(MAPS), (config.batch_size,), generator=generator).to(device)
+        x0 = data.latents[index, branch].float()
+        sigma = torch.rand(config.batch_size, generator=generator).to(device)
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        x_t = noisy_latents(x0, noise, sigma)
+        with autocast:
+            velocity = predict_velocity(transformer, x_t, sigma, data.embeds[index, branch].float(),
+                                        data.pooled[index, branch].float(), config.guidance, torch.float32)
+        loss = flow_loss(velocity, flow_target(x0, noise))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        step += 1
+        decay = min(config.ema_decay, (1.0 + step) / (10.0 + step))
+        with torch.no_grad():
+            torch._foreach_lerp_(ema, [p.detach().float() for p in params], 1.0 - decay)
+        # Losses stay on the device until logged: a float() per step would stall the GPU queue.
+        history.append({"step": step, "loss": loss.detach(), "seconds": time.perf_counter() - began})
+        if step % 250 == 0 or step == 1:
+            recent = float(torch.stack([h["loss"] for h in history[-50:]]).mean())
+            log(f"base step {step}: loss {recent:.4f} ({history[-1]['seconds']:.0f} s)")
+    with torch.no_grad():
+        for p, e in zip(params, ema):
+            p.copy_(e.to(p.dtype))
+    transformer.eval().requires_grad_(False)
+    for row in history:
+        row["loss"] = float(row["loss"])
+    log(f"base: {step} steps in {time.perf_counter() - began:.1f} s")
+    return history

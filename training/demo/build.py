@@ -1,0 +1,278 @@
+"""`intrinsix train demo`: the bundled demo model, rebuilt from scratch (docs/demo-model.md).
+
+Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optionally a step cap:
+
+1. bank    procedural materials of the training split, generated once in worker processes;
+2. vae     the 16-channel AutoencoderKL on the three map types (vae_training.py);
+3. base    the FluxTransformer2DModel, fully trained by flow matching on all three map types with
+           map-word captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
+           the frozen random text encoders as a diffusers folder: the demo's "FLUX.1-dev";
+4. stage1  one PEFT LoRA per intrinsic by the project's stage-1 trainer (stages.py);
+5. stage2  the three LoRAs aligned by the project's stage-2 trainer: cross-intrinsic attention with
+           CI-dropout and the re-render loss through the compiled shading kernels.
+
+The result in `out`: the base folder's components in float16 (model_index.json, scheduler/,
+vae/, text_encoder/, tokenizer/, text_encoder_2/, tokenizer_2/, transformer/), the stage-2 LoRA in
+the published layout (`pytorch_lora_weights.safetensors`, bfloat16 like the published file),
+`intrinsix_defaults.json` (size, steps, guidance) and `demo_training.json` (what ran: steps,
+seconds, losses, sizes). Intermediate files go to `work_dir`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from intrinsix.generator import IntrinsiXPipeline, load_pipeline, load_published_lora, save_published_lora
+from intrinsix.generator.defaults import DEFAULTS_FILE
+
+from .architecture import DemoSizes, make_scheduler, make_text_components, make_transformer, make_vae, parameter_count
+from .bank import MAPS, make_bank
+from .base_training import BaseTrainingConfig, prepare_base_data, train_base
+from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, run_for_seconds, stage1_config,
+                     stage2_config)
+from .vae_training import VAETrainingConfig, set_latent_statistics, train_vae
+
+STAGES = ("bank", "vae", "base", "stage1", "stage2")
+# Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
+# 7.6 minutes in all, about 8 with loading and saving (docs/demo-model.md).
+STAGE_MINUTES = {"bank": 0.6, "vae": 2.2, "base": 2.5, "stage1": 0.45, "stage2": 0.95}
+REPORT_FILE = "demo_training.json"
+
+
+@dataclass
+class DemoBuildOptions:
+    out: Path
+    work_dir: Path
+    device: torch.device
+    sizes: DemoSizes
+    seed: int = 0
+    minutes: dict = field(default_factory=lambda: dict(STAGE_MINUTES))
+    max_steps: int | None = None  # cap on the steps of every training stage (smoke tests)
+    bank_size: int = 20000  # materials (the time budget may stop earlier)
+    workers: int = 0  # processes generating the bank (0 = in this process)
+    stage1_batch: int = 32  # samples per stage-1 step
+    stage2_batch: int = 8  # triples per stage-2 step
+    default_steps: int = 20  # num_inference_steps written to intrinsix_defaults.json
+    wait_for_kernels: float = 0.0  # seconds stage 2 waits for the compiled kernels to appear
+    base_from: Path | None = None  # reuse the VAE, text parts and base transformer of this model folder
+    overwrite: bool = False
+
+
+def parse_minutes(text: str | None) -> dict:
+    """'1.5' (every stage) or 'base=3,stage2=1.5' (named stages; the others keep STAGE_MINUTES)."""
+    minutes = dict(STAGE_MINUTES)
+    if not text:
+        return minutes
+    if "=" not in text:
+        value = _minutes_value("--minutes-per-stage", text)
+        return {name: value for name in STAGES}
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in STAGES:
+            raise ValueError(f"--minutes-per-stage: stage must be one of {', '.join(STAGES)}, got {name!r}")
+        minutes[name] = _minutes_value(f"--minutes-per-stage {name}", value)
+    return minutes
+
+
+def _minutes_value(what: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number of minutes in (0, 6000], got {text!r}") from None
+    if not 0.0 < value <= 6000.0:
+        raise ValueError(f"{what} must be a number of minutes in (0, 6000], got {value}")
+    return value
+
+
+def wait_for_kernels(seconds: float, device: torch.device, log=print) -> bool:
+    """True once the compiled kernels load (with CUDA when `device` is CUDA); polls for up to
+    `seconds` (a kernels build may still be running beside this one)."""
+    from intrinsix.kernels import has_cuda
+    from intrinsix.kernels._backend import KernelsNotBuiltError
+
+    deadline = time.perf_counter() + seconds
+    while True:
+        try:
+            ok = has_cuda() if device.type == "cuda" else True
+            if ok:
+                return True
+            log("kernels: the library was built without CUDA")
+            return False
+        except KernelsNotBuiltError as error:
+            if time.perf_counter() >= deadline:
+                log(f"kernels: not available: {error}")
+                return False
+        time.sleep(5.0)
+
+
+def _prepare_folders(options: DemoBuildOptions) -> None:
+    for folder in (options.out, options.work_dir):
+        if folder.exists() and any(folder.iterdir()):
+            if not options.overwrite:
+                raise FileExistsError(f"{folder} is not empty (use --overwrite to replace it)")
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
+    """Run every stage (module docstring); returns the report also written to `out/demo_training.json`."""
+    _prepare_folders(options)
+    _quiet_loading_bars()
+    device, sizes, seed = options.device, options.sizes, options.seed
+    seconds = {name: 60.0 * m for name, m in options.minutes.items()}
+    cap = options.max_steps if options.max_steps is not None else 1_000_000
+    report = {"device": _device_name(device), "sizes": asdict(sizes), "seed": seed, "minutes": options.minutes,
+              "stages": {}}
+    began = time.perf_counter()
+
+    # 1. bank
+    t = time.perf_counter()
+    bank = make_bank(options.bank_size, sizes.image_size, seed, options.workers, seconds["bank"], log)
+    report["stages"]["bank"] = {"materials": len(bank), "seconds": round(time.perf_counter() - t, 1)}
+
+    base_dir = options.work_dir / "base"
+    if options.base_from is not None:
+        # Only the LoRA stages run: the base components come from an existing model folder.
+        pipe = IntrinsiXPipeline.from_pretrained(str(options.base_from), dtype=torch.float32, local_files_only=True)
+        pipe.save_pretrained(str(base_dir))
+        report["stages"]["base"] = {"from": str(options.base_from)}
+        del pipe
+    else:
+        _train_base_model(options, bank, base_dir, seconds, cap, report, log)
+
+    # 4. stage 1 (the trainers' IndependentTrainer), one LoRA per intrinsic
+    cuda = device.type == "cuda"
+    settings1 = StageSettings(batch_size=options.stage1_batch, lr=1e-3, rank=sizes.lora_rank,
+                              workers=4 if cuda else 0, seed=seed + 7)
+    stage1_files = {}
+    for intrinsic in MAPS:
+        trainer = BankIndependentTrainer(stage1_config(intrinsic, base_dir, options.work_dir / f"stage1_{intrinsic}",
+                                                       bank, settings1), bank)
+        run = run_for_seconds(trainer, seconds["stage1"], max_steps=options.max_steps, log=log)
+        stage1_files[intrinsic] = str(run.lora_path)
+        report["stages"][f"stage1_{intrinsic}"] = _run_report(run)
+        del trainer
+        _free(device)
+
+    # 5. stage 2 (the trainers' AlignTrainer): CI attention + re-render loss (needs the kernels)
+    kernels = wait_for_kernels(options.wait_for_kernels, device, log)
+    settings2 = StageSettings(batch_size=options.stage2_batch, lr=5e-4, rank=sizes.lora_rank,
+                              workers=4 if cuda else 0, seed=seed + 8, rerender_weight=1.0 if kernels else 0.0)
+    if not kernels:
+        log("stage2: WITHOUT the re-render loss (no compiled kernels): flow loss and cross-intrinsic attention only")
+    trainer = BankAlignTrainer(stage2_config(stage1_files, base_dir, options.work_dir / "stage2", bank, settings2),
+                               bank)
+    run = run_for_seconds(trainer, seconds["stage2"], max_steps=options.max_steps, log=log)
+    report["stages"]["stage2"] = {**_run_report(run), "rerender_loss": kernels}
+    del trainer
+    _free(device)
+
+    # The model folder: float16 components + the published-layout LoRA (bfloat16) + defaults.
+    write_model_folder(base_dir, run.lora_path, options.out, options.default_steps, sizes.image_size)
+    report["parameters"] = _parameter_report(options.out)
+    report["total_seconds"] = round(time.perf_counter() - began, 1)
+    report["files_mb"] = round(sum(f.stat().st_size for f in options.out.rglob("*") if f.is_file()) / 2**20, 2)
+    (options.out / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    log(f"demo model written to {options.out} ({report['files_mb']} MB) in {report['total_seconds']:.0f} s")
+    return report
+
+
+def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: dict, cap: int, report: dict,
+                      log) -> None:
+    """Stages 2 (VAE) and 3 (base transformer); saves the base folder (float32) to `base_dir`."""
+    device, sizes, seed = options.device, options.sizes, options.seed
+    device_bank = bank.to(device)
+
+    # 2. vae
+    t = time.perf_counter()
+    vae = make_vae(sizes, seed + 1)
+    crop = min(128, sizes.image_size)
+    history = train_vae(vae, device_bank, VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop,
+                                                            seed=seed + 2), device, log)
+    stats = set_latent_statistics(vae, device_bank, device)
+    report["stages"]["vae"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
+                               "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
+                               **stats}
+
+    # 3. base transformer
+    t = time.perf_counter()
+    components = make_text_components(sizes, seed + 3)
+    transformer = make_transformer(sizes, seed + 4)
+    pipe = IntrinsiXPipeline(scheduler=make_scheduler(), vae=vae, transformer=transformer, **components).to(device)
+    data = prepare_base_data(pipe, device_bank, device, seed + 5)
+    del device_bank
+    history = train_base(transformer, data, BaseTrainingConfig(max_seconds=seconds["base"], max_steps=cap,
+                                                               seed=seed + 6), device, log)
+    del data
+    pipe.to("cpu").save_pretrained(str(base_dir))
+    report["stages"]["base"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
+                                "final_loss": _tail_mean(history, "loss")}
+    del pipe, transformer, vae
+    _free(device)
+
+
+def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, size: int) -> None:
+    """Base components in float16 + the LoRA (published layout, bfloat16) + intrinsix_defaults.json."""
+    pipe = IntrinsiXPipeline.from_pretrained(str(base_dir), dtype=torch.float16, local_files_only=True)
+    pipe.save_pretrained(str(out))
+    transformer = pipe.transformer.float()
+    load_published_lora(transformer, lora_file)
+    save_published_lora(transformer, out, dtype=torch.bfloat16)
+    defaults = {"size": size, "num_inference_steps": steps, "guidance_scale": 1.0}
+    (out / DEFAULTS_FILE).write_text(json.dumps(defaults, indent=2) + "\n")
+    for config in out.rglob("*.json"):  # drop the build machine's paths that diffusers records
+        data = json.loads(config.read_text())
+        if isinstance(data, dict) and data.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    load_pipeline(out)  # the folder must load with exactly the loader the product uses
+
+
+def _parameter_report(folder: Path) -> dict:
+    pipe = load_pipeline(folder)
+    out = {name: parameter_count(module) for name, module in pipe.components.items()
+           if isinstance(module, torch.nn.Module)}
+    from intrinsix.generator import branch_lora_parameters
+
+    out["lora_all_branches"] = sum(p.numel() for p in branch_lora_parameters(pipe.transformer))
+    out["transformer"] -= out["lora_all_branches"]
+    return out
+
+
+def _run_report(run) -> dict:
+    return {"steps": run.steps, "seconds": round(run.seconds, 1), "ms_per_step": round(1000 * run.seconds_per_step, 1),
+            "final_loss": {k: round(v, 5) for k, v in run.final_loss.items() if k not in ("lr", "seconds")}}
+
+
+def _tail_mean(history: list[dict], key: str, count: int = 50) -> float:
+    tail = history[-count:]
+    return round(sum(r[key] for r in tail) / max(1, len(tail)), 5)
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or platform.machine()
+    return f"CPU ({cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} threads)"
+
+
+def _quiet_loading_bars() -> None:
+    """diffusers / transformers print a progress bar per component load; the build loads often."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()
+
+
+def _free(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()

@@ -1,0 +1,183 @@
+"""`intrinsix train demo` and `intrinsix eval demo` (registered by `training/cli.py`'s `register`).
+
+    intrinsix train demo --out DIR [--device auto|cpu|cuda[:N]] [--minutes-per-stage M | STAGE=M,...]
+                         [--seed S] [--preset demo|tiny] [--bank-size N] [--bank-workers W]
+                         [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
+                         [--base MODEL_DIR] [--work-dir DIR] [--overwrite]
+    intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
+
+The same commands run without the console script as `python -m intrinsix.training.demo train|eval ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _device(name: str):
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise argparse.ArgumentTypeError(f"--device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"--device {name}: no CUDA device is available")
+    return device
+
+
+def _non_negative_int(name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {value}")
+        return value
+
+    return parse
+
+
+def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") -> None:
+    p = train_sub.add_parser(
+        name, help="rebuild the bundled demo model from scratch (tokenizers, VAE, base, stage 1, stage 2)",
+        description="Build the demo model: vocabulary tokenizers and frozen random text encoders, a VAE and a base "
+                    "Flux transformer trained on procedural materials, three LoRAs by stage 1 and stage 2. "
+                    "Writes a diffusers folder + pytorch_lora_weights.safetensors to --out (docs/demo-model.md).")
+    p.add_argument("--out", required=True, type=Path, help="model folder to write (must be empty unless --overwrite)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    p.add_argument("--minutes-per-stage", default=None, metavar="M|STAGE=M,...",
+                   help="wall-clock minutes per stage: one number for all, or e.g. 'base=3,stage2=1.5' "
+                        "(stages bank, vae, base, stage1 (per intrinsic), stage2; defaults: the GPU build's)")
+    p.add_argument("--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)")
+    p.add_argument("--preset", default="demo", choices=("demo", "tiny"),
+                   help="model sizes: demo (the bundled model) or tiny (smoke tests)")
+    p.add_argument("--bank-size", type=_non_negative_int("--bank-size"), default=20000,
+                   help="procedural materials to generate at most (default 20000; the bank's time budget may "
+                        "stop earlier)")
+    p.add_argument("--bank-workers", type=_non_negative_int("--bank-workers"), default=None,
+                   help="processes generating materials (default: CPU cores - 2)")
+    p.add_argument("--max-steps-per-stage", type=_non_negative_int("--max-steps-per-stage"), default=None,
+                   help="cap on the optimizer steps of every training stage (smoke tests)")
+    p.add_argument("--default-steps", type=_non_negative_int("--default-steps"), default=20,
+                   help="num_inference_steps written to intrinsix_defaults.json (default 20)")
+    p.add_argument("--wait-for-kernels", type=float, default=0.0, metavar="SECONDS",
+                   help="how long stage 2 waits for the compiled kernels (a build running beside this one)")
+    p.add_argument("--base", type=Path, default=None, metavar="MODEL_DIR",
+                   help="skip the VAE and base stages: take those parts from this model folder (its LoRA is ignored)")
+    p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
+    p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
+    p.set_defaults(func=_cmd_train_demo)
+
+
+def _cmd_train_demo(args: argparse.Namespace) -> int:
+    from .architecture import PRESETS
+    from .build import DemoBuildOptions, build_demo_model, parse_minutes
+
+    try:
+        device = _device(args.device)
+        minutes = parse_minutes(args.minutes_per_stage)
+    except (argparse.ArgumentTypeError, ValueError) as error:
+        print(f"intrinsix train demo: error: {error}", file=sys.stderr)
+        return 2
+    if args.bank_size < 1:
+        print("intrinsix train demo: error: --bank-size must be >= 1, got 0", file=sys.stderr)
+        return 2
+    if args.default_steps < 1:
+        print("intrinsix train demo: error: --default-steps must be >= 1, got 0", file=sys.stderr)
+        return 2
+    if args.max_steps_per_stage is not None and args.max_steps_per_stage < 2:
+        print(f"intrinsix train demo: error: --max-steps-per-stage must be >= 2, got {args.max_steps_per_stage}",
+              file=sys.stderr)
+        return 2
+    if args.base is not None and not (args.base / "model_index.json").is_file():
+        print(f"intrinsix train demo: error: --base {args.base} is not a model folder (no model_index.json)",
+              file=sys.stderr)
+        return 2
+    workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
+    out = args.out.resolve()
+    options = DemoBuildOptions(
+        out=out, work_dir=(args.work_dir or out.with_name(out.name + ".work")).resolve(), device=device,
+        sizes=PRESETS[args.preset], seed=args.seed, minutes=minutes, max_steps=args.max_steps_per_stage,
+        bank_size=args.bank_size, workers=workers, default_steps=args.default_steps,
+        # The tiny preset is for smoke tests: the smallest batches the trainers take.
+        stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
+        wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, overwrite=args.overwrite)
+    try:
+        build_demo_model(options, log=lambda text: print(text, flush=True))
+    except FileExistsError as error:
+        print(f"intrinsix train demo: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def add_eval(subparsers: argparse._SubParsersAction) -> None:
+    """The `eval` command group with its `demo` command."""
+    evaluate = subparsers.add_parser("eval", help="evaluate models")
+    add_eval_demo(evaluate.add_subparsers(dest="eval_command", required=True))
+
+
+def add_eval_demo(eval_sub: argparse._SubParsersAction, name: str = "demo") -> None:
+    p = eval_sub.add_parser(
+        name, help="check the demo model on held-out prompts (metallic, roughness order, colour, normals)",
+        description="Generate the held-out (family, colour, finish) prompts and a metal set, check each criterion "
+                    "and write eval.json and a contact sheet (docs/demo-model.md).")
+    p.add_argument("--model", type=Path, default=None, help="model folder (default: the bundled demo model)")
+    p.add_argument("--prompts", type=_non_negative_int("--prompts"), default=0,
+                   help="held-out prompts (default 0 = one per held-out combination, 25)")
+    p.add_argument("--out", type=Path, default=Path("demo-eval"), help="folder for eval.json (default ./demo-eval)")
+    p.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG (default: <out>/contact-sheet.png)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    p.add_argument("--seed", type=_non_negative_int("--seed"), default=0, help="prompt and noise seed (default 0)")
+    p.set_defaults(func=_cmd_eval_demo)
+
+
+def _cmd_eval_demo(args: argparse.Namespace) -> int:
+    from intrinsix.cli.generate import default_model_dir
+
+    from .contact_sheet import write_contact_sheet
+    from .evaluate import evaluate, write_report
+
+    model = args.model if args.model is not None else default_model_dir()
+    if not model.is_dir():
+        print(f"intrinsix eval demo: error: --model {model} is not a folder", file=sys.stderr)
+        return 2
+    try:
+        device = _device(args.device)
+    except argparse.ArgumentTypeError as error:
+        print(f"intrinsix eval demo: error: {error}", file=sys.stderr)
+        return 2
+    report, generated = evaluate(model, args.prompts, args.seed, device, log=lambda text: print(text, flush=True))
+    path = write_report(report, args.out / "eval.json")
+    sheet = write_contact_sheet(generated, report, args.sheet or args.out / "contact-sheet.png")
+    width = max(len(name) for name in report["pass_rates"])
+    for name, r in report["pass_rates"].items():
+        print(f"{name:<{width}}  {r['passed']:>3}/{r['total']:<3}  {100 * r['rate']:5.1f} %")
+    print(f"{report['generations']} generations, {report['seconds_per_generation']} s each; {path}; {sheet}")
+    return 0
+
+
+def register_demo_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `train demo` to the existing `train` group and the `eval demo` command."""
+    train = subparsers.choices.get("train")
+    if train is None:
+        raise RuntimeError("register_demo_commands needs the `train` command group registered first")
+    train_sub = next(a for a in train._actions if isinstance(a, argparse._SubParsersAction))
+    add_train_demo(train_sub)
+    add_eval(subparsers)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m intrinsix.training.demo train|eval ...` (same options as the console script)."""
+    parser = argparse.ArgumentParser(prog="python -m intrinsix.training.demo")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_train_demo(sub, "train")
+    add_eval_demo(sub, "eval")
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)

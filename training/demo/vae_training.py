@@ -1,0 +1,186 @@
+"""Training the demo model's VAE (AutoencoderKL, 16 latent channels) on the procedural maps.
+
+One VAE serves the three map types, as FLUX's does. Its inputs are the maps as the pipeline and
+the trainers encode them (REFERENCE.md section 1, `training.components.to_vae_input`): albedo and
+material [0, 1] -> [-1, 1], normals raw (unit vectors, z > 0). A batch holds `batch_size` random
+crops of each map type; every crop comes from a material rolled by a random offset first (the
+procedural materials tile, so a rolled material is another valid material) and is mirrored
+left-right half of the time (normal x negated, as the InteriorVerse loader does).
+
+Loss, on [-1, 1] images, per map type: L1 + MSE of the reconstruction plus `gradient_weight` times
+the L1 of its horizontal and vertical pixel differences (the thin features of these maps, mortar
+and grout lines and the bevel slopes that make the relief, are what a short training loses first);
+the normal map weighted `normal_weight` (its relief is a small signal on top of z ~ 1); for the
+albedo also `srgb_weight` times the L1 of the sRGB-encoded reconstruction (names of colours are
+judged on the sRGB encoding, where a dark linear albedo of 0.01 is 0.1: a first build reproduced
+"black" with linear errors of 0.005 that read as strongly tinted); plus
+`kl_weight` times the mean KL to N(0, 1) per latent element (keeps the latent bounded; it is
+rescaled afterwards anyway). The decoder sees the posterior mean plus `latent_noise` times the
+posterior standard deviation times N(0, 1): a first build that decoded full posterior samples lost
+the relief (posterior std ~0.2-0.4 against latent values of std ~2 swamped it), a little noise
+still teaches the decoder to tolerate the small latent errors a diffusion model makes. AdamW,
+linear warm-up then cosine decay driven by elapsed time (`max_seconds`) or steps (`max_steps`),
+whichever ends first; bf16 autocast on CUDA.
+
+After training, `set_latent_statistics` measures the posterior means of bank materials and writes
+`shift_factor` = their mean and `scaling_factor` = 1 / their standard deviation into the VAE
+config, so model-space latents (mean - shift) * scale have zero mean and unit variance, as FLUX's
+do (its VAE ships shift 0.1159, scale 0.3611 for the same purpose).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import dataclass
+
+import torch
+
+from ..components import to_vae_input
+from .bank import MAPS, MaterialBank
+
+
+@dataclass
+class VAETrainingConfig:
+    max_seconds: float = 80.0
+    max_steps: int = 1_000_000
+    batch_size: int = 16  # crops per map type per step (3x as many images)
+    crop: int = 128  # pixels, a multiple of 8
+    lr: float = 1e-3
+    warmup_steps: int = 50
+    kl_weight: float = 1e-4
+    normal_weight: float = 4.0
+    gradient_weight: float = 1.0
+    srgb_weight: float = 1.0
+    latent_noise: float = 0.1
+    seed: int = 0
+
+
+def schedule_factor(progress: float, step: int, warmup_steps: int) -> float:
+    """Learning-rate multiplier: linear warm-up over `warmup_steps`, then cosine from 1 to 0.05 as
+    `progress` (elapsed fraction of the budget, in [0, 1]) goes from 0 to 1."""
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+
+
+def srgb_encode(linear: torch.Tensor) -> torch.Tensor:
+    """Linear [0, 1] -> sRGB encoding, with finite gradients everywhere (the power branch is
+    evaluated on values clamped into its own domain, so torch.where never mixes in an infinite
+    derivative at 0)."""
+    curve = 1.055 * linear.clamp_min(0.0031308) ** (1.0 / 2.4) - 0.055
+    return torch.where(linear <= 0.0031308, 12.92 * linear, curve)
+
+
+def random_crops(
+    maps: torch.Tensor,  # [N, S, S, 3] float16 (any device)
+    index: torch.Tensor,  # [B] int64 materials to crop
+    crop: int,
+    generator: torch.Generator,  # CPU generator
+    negate_x_on_flip: bool,
+) -> torch.Tensor:  # [B, crop, crop, 3] float32 on maps.device
+    """Rolled (tileable materials), cropped and randomly mirrored samples of `maps`, gathered in one
+    indexing operation: row r of sample b is material row (dy_b + r) mod S, column c is
+    (dx_b + c) mod S, or (dx_b + crop - 1 - c) mod S when the sample is mirrored."""
+    count, size = index.shape[0], maps.shape[1]
+    offsets = torch.randint(0, size, (count, 2), generator=generator)
+    mirrored = torch.rand(count, generator=generator) < 0.5
+    steps = torch.arange(crop)
+    rows = (offsets[:, 0:1] + steps) % size  # [B, crop]
+    cols = torch.where(mirrored[:, None], crop - 1 - steps, steps)
+    cols = (offsets[:, 1:2] + cols) % size
+    device = maps.device
+    images = maps[index.to(device)[:, None, None], rows.to(device)[:, :, None], cols.to(device)[:, None, :]].float()
+    if negate_x_on_flip:
+        sign = torch.ones(count, 1, 1, 3)
+        sign[mirrored, ..., 0] = -1.0
+        images = images * sign.to(device)
+    return images
+
+
+def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfig, device: torch.device,
+              log=print) -> list[dict]:
+    """Train `vae` in place on the bank (see the module docstring); returns one row per step
+    ({"step", "loss", "l1", "kl", "seconds"}). The bank may live on `device` already."""
+    if config.crop % 8 or config.crop > bank.size:
+        raise ValueError(f"crop must be a multiple of 8 no larger than the bank size {bank.size}, got {config.crop}")
+    vae.to(device).train().requires_grad_(True)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=1e-4, betas=(0.9, 0.99))
+    generator = torch.Generator().manual_seed(config.seed)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+    weights = {"albedo": 1.0, "material": 1.0, "normal": config.normal_weight}
+    history = []
+    began = time.perf_counter()
+    step = 0
+    while step < config.max_steps:
+        elapsed = time.perf_counter() - began
+        if elapsed > config.max_seconds:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * schedule_factor(elapsed / config.max_seconds, step, config.warmup_steps)
+        index = torch.randint(0, len(bank), (config.batch_size,), generator=generator)
+        images = torch.cat([to_vae_input(name, random_crops(bank.maps(name), index, config.crop, generator,
+                                                            negate_x_on_flip=name == "normal"))
+                            for name in MAPS]).to(device, non_blocking=True)
+        with autocast:
+            posterior = vae.encode(images).latent_dist
+            noise = torch.randn(posterior.mean.shape, device=device, dtype=posterior.mean.dtype)
+            recon = vae.decode(posterior.mean + config.latent_noise * posterior.std * noise).sample
+        difference = recon.float() - images  # [3B, 3, crop, crop]
+        error = difference.reshape(len(MAPS), config.batch_size, -1)
+        per_map = error.abs().mean(dim=(1, 2)) + (error ** 2).mean(dim=(1, 2))
+        if config.gradient_weight > 0:
+            dx = (difference[..., :, 1:] - difference[..., :, :-1]).abs().reshape(len(MAPS), config.batch_size, -1)
+            dy = (difference[..., 1:, :] - difference[..., :-1, :]).abs().reshape(len(MAPS), config.batch_size, -1)
+            per_map = per_map + config.gradient_weight * (dx.mean(dim=(1, 2)) + dy.mean(dim=(1, 2)))
+        if config.srgb_weight > 0:
+            count = config.batch_size  # albedo rows come first (MAPS order)
+            recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
+            target_srgb = srgb_encode((images[:count] + 1.0) * 0.5)
+            srgb = (recon_srgb - target_srgb).abs().mean()
+            per_map = per_map + torch.stack([config.srgb_weight * srgb, srgb.new_zeros(()), srgb.new_zeros(())])
+        reconstruction = sum(weights[name] * per_map[k] for k, name in enumerate(MAPS)) / sum(weights.values())
+        kl = posterior.kl().float().mean() / posterior.mean[0].numel()
+        loss = reconstruction + config.kl_weight * kl
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        # Values stay on the device until logged: a float() per step would stall the GPU queue.
+        history.append({"step": step, "loss": loss.detach(), "l1": error.detach().abs().mean(), "kl": kl.detach(),
+                        "seconds": time.perf_counter() - began})
+        if step % 200 == 0 or step == 1:
+            log(f"vae step {step}: loss {float(loss.detach()):.4f} l1 {float(history[-1]['l1']):.4f} "
+                f"kl {float(kl.detach()):.2f} "
+                f"({history[-1]['seconds']:.0f} s)")
+    vae.eval().requires_grad_(False)
+    for row in history:
+        for key in ("loss", "l1", "kl"):
+            row[key] = float(row[key])
+    log(f"vae: {step} steps in {time.perf_counter() - began:.1f} s")
+    return history
+
+
+@torch.no_grad()
+def encode_maps(vae: torch.nn.Module, name: str, maps: torch.Tensor, device: torch.device,
+                batch_size: int = 64) -> torch.Tensor:  # [N, 16, S/8, S/8] float32 on device
+    """Posterior means of the VAE for bank maps [N, S, S, 3] (raw latents, before shift / scale)."""
+    out = []
+    for start in range(0, maps.shape[0], batch_size):
+        pixels = to_vae_input(name, maps[start:start + batch_size].to(device).float()).to(vae.dtype)
+        out.append(vae.encode(pixels).latent_dist.mean.float())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def set_latent_statistics(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, samples: int = 512) -> dict:
+    """Write shift_factor / scaling_factor (see the module docstring) from up to `samples` materials
+    of each map type; returns {"shift_factor", "scaling_factor"}."""
+    count = min(samples, len(bank))
+    raw = torch.cat([encode_maps(vae, name, bank.maps(name)[:count], device) for name in MAPS])
+    shift = float(raw.mean())
+    scale = float(1.0 / raw.std().clamp_min(1e-6))
+    vae.register_to_config(shift_factor=shift, scaling_factor=scale)
+    return {"shift_factor": shift, "scaling_factor": scale}
