@@ -29,7 +29,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         "serve", help="run the gRPC texture server",
         description="Serve text -> PBR texture sets over gRPC (intrinsix.v1.TextureService, grpc.health.v1, "
                     "reflection). Stops gracefully on SIGINT/SIGTERM. See docs/server.md.")
-    model = parser.add_argument_group("model (choose one)")
+    model = parser.add_argument_group("model (choose one; default: the bundled demo model)")
     model.add_argument("--model-dir", help="FLUX.1 diffusers folder (with --lora) or a saved IntrinsiX pipeline folder")
     model.add_argument("--lora", help="IntrinsiX LoRA file (pytorch_lora_weights.safetensors) for --model-dir")
     model.add_argument("--tiny-random-model", type=int, metavar="SEED", default=None,
@@ -120,9 +120,17 @@ def resolve_devices(spec: str, cuda_count: int | None = None) -> tuple[str, ...]
 def _backend_factory(args: argparse.Namespace):
     chosen = [flag for flag, value in (("--model-dir", args.model_dir), ("--tiny-random-model", args.tiny_random_model),
                                        ("--backend", args.backend)) if value is not None]
-    if len(chosen) != 1:
+    if len(chosen) > 1:
         raise ValueError("choose one model: --model-dir DIR (a FLUX.1 folder with --lora FILE, or a saved IntrinsiX "
-                         f"pipeline), --tiny-random-model SEED, or --backend MODULE:CALLABLE (got {chosen or 'none'})")
+                         f"pipeline), --tiny-random-model SEED, or --backend MODULE:CALLABLE (got {chosen}); "
+                         "with none, the bundled demo model is served")
+    if not chosen:  # the bundled demo model (docs/demo-model.md)
+        from intrinsix.cli.generate import default_model_dir
+
+        args.model_dir = str(default_model_dir())
+        if not Path(args.model_dir).is_dir():
+            raise ValueError(f"no model given and the bundled demo model is missing at {args.model_dir}: pass "
+                             "--model-dir DIR")
     if args.backend is not None:
         module_name, _, attribute = args.backend.partition(":")
         if not module_name or not attribute:

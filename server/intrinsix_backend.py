@@ -53,10 +53,14 @@ class IntrinsiXBackend:
                 f"{self.tiny_random_seed}); for smoke tests, its maps are noise", default_steps=4,
                 default_guidance=3.5, default_width=64, default_height=64, supports_tiling=True,
                 supports_room_texturing=_room_texturing_available()[0])
+        from intrinsix.generator.defaults import generation_defaults
+
         lora = f" + LoRA {Path(self.lora_path).name}" if self.lora_path else ""
+        defaults = generation_defaults(self.model_dir)  # 512 / 28 / 3.5 for FLUX.1-dev, the demo model's own
         return ModelDescription(
-            name=self.model_dir.name, description=f"IntrinsiX on {self.model_dir}{lora}", default_steps=28,
-            default_guidance=3.5, default_width=512, default_height=512, supports_tiling=True,
+            name=self.model_dir.name, description=f"IntrinsiX on {self.model_dir}{lora}",
+            default_steps=defaults["num_inference_steps"], default_guidance=defaults["guidance_scale"],
+            default_width=defaults["size"], default_height=defaults["size"], supports_tiling=True,
             supports_room_texturing=_room_texturing_available()[0])
 
     def progress_stages(self, kind: str) -> Sequence[tuple[str, float]]:

@@ -66,7 +66,7 @@ def test_reflection_lists_the_service(server):
 def test_cli_refuses_bad_options_with_a_message(capsys, tmp_path):
     from intrinsix.server.__main__ import main
 
-    assert main(["--data-dir", str(tmp_path)]) == 2
+    assert main(["--data-dir", str(tmp_path), "--tiny-random-model", "0", "--model-dir", str(tmp_path)]) == 2
     assert "choose one model" in capsys.readouterr().err
     assert main(["--data-dir", str(tmp_path), "--tiny-random-model", "0", "--tls-cert", "c.pem"]) == 2
     assert "both --tls-cert and --tls-key" in capsys.readouterr().err
@@ -87,3 +87,21 @@ def test_cli_register_adds_serve(tmp_path):
                               "--queue-size", "5", "--retention-hours", "2", "--max-size", "1024"])
     config = config_from_args(args)
     assert (config.queue_size, config.retention_s, config.limits.max_size, config.devices) == (5, 7200.0, 1024, ("cpu",))
+
+
+def test_serve_defaults_to_the_bundled_demo_model(tmp_path):
+    from intrinsix.cli.generate import default_model_dir
+    from intrinsix.server import cli as server_cli
+
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    server_cli.register(parser.add_subparsers())
+    args = parser.parse_args(["serve", "--data-dir", str(tmp_path), "--devices", "cpu"])
+    backend = server_cli._backend_factory(args)("cpu")
+    description = backend.describe()
+    assert backend.model_dir == default_model_dir()
+    # The demo model's own defaults (intrinsix_defaults.json), not FLUX.1-dev's 512 / 28.
+    assert (description.default_width, description.default_height, description.default_steps) == (256, 256, 20)
+    backend.load()
+    assert backend.pipe is not None
