@@ -63,10 +63,10 @@ function countDifferent(a, b) {
     report.status_text = await page.textContent("#server-status");
 
     // Type a prompt, pick the options, click Generate, wait for the result.
-    await page.fill("#prompt", "mossy cobblestone path");
+    await page.fill("#prompt", "satin green ceramic tiles with grey grout");
     await page.fill("#seed", "1234");
     await page.selectOption("#profile", "unreal");
-    await page.fill("#steps", "4");
+    await page.fill("#steps", "12");
     const started = Date.now();
     await page.click("#generate");
     await page.waitForSelector("body[data-state=done]", { timeout: 60000 });

@@ -1,5 +1,5 @@
-"""Browser-demo tests: a real IntrinsiX server (in-process, loopback) running the generator's tiny
-random model, and the demo's web process as a client of it through the Python SDK.
+"""Browser-demo tests: a real IntrinsiX server (in-process, loopback) running the bundled demo model,
+and the demo's web process as a client of it through the Python SDK.
 
 The SDK (`intrinsix_client`) is built from this working tree into a temporary folder at
 collection time, as `pip install ./clients/python` would build it (its protocol modules are
@@ -33,12 +33,13 @@ def sdk_site() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_server(tmp_path_factory):
-    """A real server with the tiny random IntrinsiX model on the CPU (maps are noise, but real)."""
+def model_server(tmp_path_factory):
+    """A real server with the bundled demo model on the CPU (what `intrinsix serve` runs by default)."""
+    from intrinsix.cli.generate import default_model_dir
     from intrinsix.server.intrinsix_backend import IntrinsiXBackend
 
     srv = ServerThread(tmp_path_factory.mktemp("demo-ui-server"), backend_class=IntrinsiXBackend,
-                       backend_options={"tiny_random_seed": 0})
+                       backend_options={"model_dir": default_model_dir()})
     srv.start(wait_ready=False)
     srv.call(srv.server.wait_ready(120), timeout=130)
     yield srv
@@ -69,8 +70,8 @@ class DemoThread:
 
 
 @pytest.fixture(scope="module")
-def demo(tiny_server, tmp_path_factory):
-    app = DemoThread(tiny_server.address, tmp_path_factory.mktemp("demo-ui-work"))
+def demo(model_server, tmp_path_factory):
+    app = DemoThread(model_server.address, tmp_path_factory.mktemp("demo-ui-work"))
     yield app
     app.close()
 

@@ -1,4 +1,4 @@
-"""The demo's HTTP API against a real server with the tiny model: generate, live events, result,
+"""The demo's HTTP API against a real server with the bundled demo model: generate, live events, result,
 maps, relit render, zip, history, open, cancel, refusals and the request guards."""
 
 from __future__ import annotations
@@ -173,7 +173,7 @@ def test_request_guards(demo):
     assert status == 415
     status, _, data = request(demo, "GET", "/api/info")
     info = json.loads(data)
-    assert status == 200 and info["ready"] is True and info["model"]["name"] == "intrinsix-tiny-random"
+    assert status == 200 and info["ready"] is True and info["model"]["name"] == "demo_model"
     assert info["profiles"] == ["unreal", "godot", "gltf", "unity", "raw"] and info["limits"]["size_multiple"] == 16
 
 

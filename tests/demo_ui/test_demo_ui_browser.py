@@ -1,5 +1,5 @@
 """The demo page in a real headless Chromium, driven by playwright-core, against the real
-`intrinsix demo-ui` command (a subprocess) and a real server with the tiny random model.
+`intrinsix demo-ui` command (a subprocess) and a real server with the bundled demo model.
 
 Needs (CI installs them; the test FAILS with these commands when one is missing):
     apt-get install -y chromium nodejs npm
@@ -49,11 +49,11 @@ def browser_tools() -> tuple[str, Path, Path]:
 
 
 @pytest.fixture
-def demo_command(tiny_server, sdk_site, tmp_path):
+def demo_command(model_server, sdk_site, tmp_path):
     """`python -m intrinsix.server.demo_ui` (= `intrinsix demo-ui`) on a free port; yields its URL."""
     port_file = tmp_path / "port"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(sdk_site), os.environ.get("PYTHONPATH")) if p))
-    process = subprocess.Popen([sys.executable, "-m", "intrinsix.server.demo_ui", "--server", tiny_server.address,
+    process = subprocess.Popen([sys.executable, "-m", "intrinsix.server.demo_ui", "--server", model_server.address,
                                 "--port", "0", "--port-file", str(port_file)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     deadline = time.monotonic() + 60
@@ -69,7 +69,7 @@ def demo_command(tiny_server, sdk_site, tmp_path):
         process.wait(10)
 
 
-def test_generate_inspect_relight_download_in_chromium(browser_tools, demo_command, tiny_server, tmp_path):
+def test_generate_inspect_relight_download_in_chromium(browser_tools, demo_command, model_server, tmp_path):
     node, chromium, playwright_core = browser_tools
     url, process = demo_command
     screenshot = tmp_path / "demo-ui.png"
@@ -81,28 +81,28 @@ def test_generate_inspect_relight_download_in_chromium(browser_tools, demo_comma
     report = json.loads(lines[-1])
     assert report["ok"], f"{report.get('error')}\n(screenshot of the failure: {tmp_path / 'failure.png'})"
     assert report["console_errors"] == [] and report["external_requests"] == []
-    assert "intrinsix-tiny-random" in report["status_text"] and "ready" in report["status_text"]
+    assert "demo_model" in report["status_text"] and "ready" in report["status_text"]
 
     # Live progress and previews while generating, then the result.
     assert report["progress_width"] == "100%" and report["progress_text"].startswith("Done: 5 files")
     assert report["preview_sources"] == ["data:image/png;base64,"] * 3
-    assert report["material_name"] == "MossyCobblestonePath"
+    assert report["material_name"] == "SatinGreenCeramicTilesWithGreyGrout"
     assert [m["map"] for m in report["maps"]] == ["albedo", "roughness", "metallic", "normal", "ambient_occlusion",
                                                   "height"]
-    assert all((m["width"], m["height"]) == (64, 64) for m in report["maps"])
-    assert report["maps"][1]["source"] == "T_MossyCobblestonePath_ORM.png, channel G"
-    assert report["render_size"] == [64, 64]
+    assert all((m["width"], m["height"]) == (256, 256) for m in report["maps"])  # the model's default size
+    assert report["maps"][1]["source"] == "T_SatinGreenCeramicTilesWithGreyGrout_ORM.png, channel G"
+    assert report["render_size"] == [256, 256]
 
     # The job is this token's newest, as the page's history says.
     from intrinsix_client import Client
 
-    with Client(tiny_server.address) as client:
+    with Client(model_server.address) as client:
         job = client.jobs(limit=1)[0]
     assert report["current_job"] == job.job_id and report["history_rows"][0] == [job.job_id, "SUCCEEDED"]
-    assert job.generate.prompt == "mossy cobblestone path" and job.generate.seed == 1234 and job.generate.steps == 4
+    assert job.generate.prompt == "satin green ceramic tiles with grey grout" and job.generate.seed == 1234 and job.generate.steps == 12
 
     # The downloaded zip holds exactly the manifest's files, as the files table lists them.
-    assert report["zip_name"] == "MossyCobblestonePath_unreal.zip"
+    assert report["zip_name"] == "SatinGreenCeramicTilesWithGreyGrout_unreal.zip"
     with zipfile.ZipFile(report["zip_path"]) as archive:
         manifest = json.loads(archive.read("material.json"))
         assert archive.namelist() == report["files_table"] == [f["name"] for f in manifest["files"]] + ["material.json"]
@@ -124,4 +124,4 @@ def test_generate_inspect_relight_download_in_chromium(browser_tools, demo_comma
 
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0 and output.startswith(f"intrinsix demo-ui: {url} (server {tiny_server.address})")
+    assert process.returncode == 0 and output.startswith(f"intrinsix demo-ui: {url} (server {model_server.address})")
