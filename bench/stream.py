@@ -88,7 +88,7 @@ class BenchBackend:
         return self.result
 
     def texture_room(self, *args):
-        raise NotImplementedError
+        raise RuntimeError("the stream benchmark's backend serves Generate only")
 
 
 # ---- servers (each in its own process) --------------------------------------------------------------

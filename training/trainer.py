@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def mixed_precision_mode(setting: str) -> str:
     return setting
 
 
-class Trainer:
+class Trainer(ABC):
     """Base class; see the module docstring. `loss_terms` names the logged terms ("loss" first)."""
 
     stage: str = ""
@@ -92,20 +93,24 @@ class Trainer:
 
     # -- stage hooks ------------------------------------------------------------------------------
 
+    @abstractmethod
     def setup_model(self) -> None:
-        raise NotImplementedError
+        """Implemented by each stage (stage1.IndependentTrainer, stage2.AlignTrainer)."""
 
     def trainable_parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.components.transformer.parameters() if p.requires_grad]
 
+    @abstractmethod
     def compute_loss(self, model, batch: dict, micro_step: int) -> dict[str, torch.Tensor]:
-        raise NotImplementedError
+        """Implemented by each stage (stage1.IndependentTrainer, stage2.AlignTrainer)."""
 
+    @abstractmethod
     def save_lora(self, folder: Path, dtype: torch.dtype | None) -> Path:
-        raise NotImplementedError
+        """Implemented by each stage (stage1.IndependentTrainer, stage2.AlignTrainer)."""
 
+    @abstractmethod
     def load_lora(self, folder: Path) -> None:
-        raise NotImplementedError
+        """Implemented by each stage (stage1.IndependentTrainer, stage2.AlignTrainer)."""
 
     validation_maps: tuple[str, ...] = ("albedo", "material", "normal")
     validation_relit: bool = True
