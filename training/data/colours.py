@@ -110,6 +110,11 @@ def saturation(rgb_linear) -> float:
     return float(_hsv(rgb_linear)[1])
 
 
+def brightness(rgb_linear) -> float:
+    """HSV value in [0, 1] of the sRGB encoding of one linear RGB colour."""
+    return float(_hsv(rgb_linear)[2])
+
+
 def is_achromatic(name: str) -> bool:
     """True for named colours without a meaningful hue (white, greys, black, steel, aluminium)."""
     return saturation(named_colour(name).linear) < ACHROMATIC_SATURATION
@@ -122,17 +127,24 @@ def hue_difference_degrees(a: float, b: float) -> float:
 
 
 def mean_albedo_matches(name: str, albedo: torch.Tensor, max_hue_degrees: float = 30.0,
-                        max_grey_saturation: float = 0.2) -> tuple[bool, str]:
+                        max_grey_saturation: float = 0.2, max_grey_value_difference: float = 0.3) -> tuple[bool, str]:
     """Whether the mean of a linear `albedo` [..., 3] fits the named colour.
 
     Chromatic colours: the hue of the mean albedo is within `max_hue_degrees` of the colour's hue.
-    Achromatic colours: the mean albedo's saturation is below `max_grey_saturation`.
+    Achromatic colours: the mean albedo's saturation is below `max_grey_saturation` and the median
+    pixel's HSV value (brightness of the sRGB encoding; the median, so that white grout between
+    black tiles does not count) within `max_grey_value_difference` of the colour's, so "black" is
+    not mid-grey (named greys are about 0.2 apart: black 0.11 ... white 0.93).
     Returns (ok, explanation with the measured numbers).
     """
     mean = albedo.reshape(-1, 3).double().mean(dim=0).cpu().numpy()
     if is_achromatic(name):
-        s = saturation(mean)
-        return s < max_grey_saturation, f"{name!r} is achromatic; mean albedo {mean.round(4)} has saturation {s:.3f}"
+        pixels = linear_to_srgb(albedo.reshape(-1, 3).double().clamp(0.0, 1.0))
+        s, value = saturation(mean), float(pixels.max(dim=1).values.median())
+        target = brightness(named_colour(name).linear)
+        ok = s < max_grey_saturation and abs(value - target) <= max_grey_value_difference
+        return ok, (f"{name!r} is achromatic (value {target:.2f}); mean albedo {mean.round(4)} has saturation "
+                    f"{s:.3f}, median pixel value {value:.2f}")
     target, got = hue_degrees(named_colour(name).linear), hue_degrees(mean)
     diff = hue_difference_degrees(target, got)
     return diff <= max_hue_degrees, (f"{name!r} hue {target:.1f}, mean albedo {mean.round(4)} hue {got:.1f} "

@@ -5,10 +5,13 @@ albedo-like, material-like and normal-like images look like. The demo base gets 
 same way FLUX got its own: full training of the transformer by flow matching on images with
 captions, here the three map types of the procedural materials. It is branch-agnostic, like FLUX:
 one set of weights for every map type, no LoRA, plain (per-image) attention. Each training sample
-is ONE map of one material, the map type drawn uniformly, and its caption names the map type in
-words ("normal map of rough red brick with grey mortar", `text.with_map_word`), so the base learns
-all three map types without conflating them, as FLUX learnt "a normal map of ..." from its data.
-The per-branch LoRAs of stage 1 then learn to produce their map type from the plain caption.
+is ONE map of one material, the map type drawn uniformly, captioned with the material's plain
+caption ("rough red brick with grey mortar"), the text the product's users write. So the base
+learns, for each caption, a distribution over the three map types, and reads colour, family and
+finish from exactly the prompt embeddings it will get at generation; the per-branch LoRAs of
+stage 1 then only have to pick their map type. (A first build captioned each map with its type,
+"normal map of ...": the LoRAs, fed plain captions, had to relearn how to read the prompt and lost
+the colour of most held-out prompts, docs/demo-model.md.)
 
 Flow matching as the trainers do it (REFERENCE.md section 3, `training.flow`): x_t = (1 - s) x0 +
 s * noise, sigma ~ U[0, 1), target noise - x0, MSE; embedded guidance 1.0. The clean latents x0
@@ -33,7 +36,6 @@ import torch
 
 from ..flow import flow_loss, flow_target, noisy_latents, predict_velocity
 from .bank import MAPS, MaterialBank
-from .text import with_map_word
 from .vae_training import encode_maps, random_crops, schedule_factor
 
 
@@ -53,8 +55,8 @@ class BaseTrainingConfig:
 @dataclass
 class BaseData:
     latents: torch.Tensor  # [N, 3, 16, h, w] model space ((mean - shift) * scale), bfloat16
-    embeds: torch.Tensor  # [N, 3, L, D] T5 embeddings of the map-word captions, bfloat16
-    pooled: torch.Tensor  # [N, 3, Dp] CLIP pooled embeddings, bfloat16
+    embeds: torch.Tensor  # [N, L, D] T5 embeddings of the material captions, bfloat16
+    pooled: torch.Tensor  # [N, Dp] CLIP pooled embeddings, bfloat16
 
 
 @torch.no_grad()
@@ -74,10 +76,9 @@ def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int,
             raw = encode_maps(vae, name, maps, device)
             per_map.append(((raw - vae.config.shift_factor) * vae.config.scaling_factor).to(torch.bfloat16))
         latents.append(torch.stack(per_map, dim=1))
-        captions = [with_map_word(name, bank.captions[i]) for i in range(start, stop) for name in MAPS]
-        e, p = pipe.encode_prompt(captions, device=device)
-        embeds.append(e.reshape(stop - start, len(MAPS), *e.shape[1:]).to(torch.bfloat16))
-        pooled.append(p.reshape(stop - start, len(MAPS), -1).to(torch.bfloat16))
+        e, p = pipe.encode_prompt(bank.captions[start:stop], device=device)
+        embeds.append(e.to(torch.bfloat16))
+        pooled.append(p.to(torch.bfloat16))
     return BaseData(torch.cat(latents), torch.cat(embeds), torch.cat(pooled))
 
 
@@ -109,8 +110,8 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
         noise = torch.randn(x0.shape, generator=generator).to(device)
         x_t = noisy_latents(x0, noise, sigma)
         with autocast:
-            velocity = predict_velocity(transformer, x_t, sigma, data.embeds[index, branch].float(),
-                                        data.pooled[index, branch].float(), config.guidance, torch.float32)
+            velocity = predict_velocity(transformer, x_t, sigma, data.embeds[index].float(),
+                                        data.pooled[index].float(), config.guidance, torch.float32)
         loss = flow_loss(velocity, flow_target(x0, noise))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

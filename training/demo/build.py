@@ -38,12 +38,12 @@ from .bank import MAPS, make_bank
 from .base_training import BaseTrainingConfig, prepare_base_data, train_base
 from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, run_for_seconds, stage1_config,
                      stage2_config)
-from .vae_training import VAETrainingConfig, set_latent_statistics, train_vae
+from .vae_training import VAETrainingConfig, relief_round_trip, set_latent_statistics, train_vae
 
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
-# 7.6 minutes in all, about 8 with loading and saving (docs/demo-model.md).
-STAGE_MINUTES = {"bank": 0.6, "vae": 2.2, "base": 2.5, "stage1": 0.45, "stage2": 0.95}
+# 16.7 minutes in all, about 18 with loading and saving (docs/demo-model.md).
+STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.2, "stage2": 3.1}
 REPORT_FILE = "demo_training.json"
 
 
@@ -199,9 +199,12 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     history = train_vae(vae, device_bank, VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop,
                                                             seed=seed + 2), device, log)
     stats = set_latent_statistics(vae, device_bank, device)
+    relief = relief_round_trip(vae, device_bank, device)
+    log("vae: mean tilt in / after a round trip (deg): "
+        + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
     report["stages"]["vae"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                                "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
-                               **stats}
+                               **stats, "relief_degrees_in_out": relief}
 
     # 3. base transformer
     t = time.perf_counter()

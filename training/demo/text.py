@@ -1,8 +1,7 @@
 """Tokenizers and text encoders of the demo model, built from the procedural caption vocabulary.
 
 The demo model only ever sees captions of the procedural materials (`training.data`): a closed
-vocabulary of 59 words ("polished", "gold", "tiles", "mortar", ... and the base model's map words
-"albedo", "material", "normal", "map", "of"). The tokenizers are trained on every caption the
+vocabulary of 54 words ("polished", "gold", "tiles", "mortar", ...). The tokenizers are trained on every caption the
 generator can produce, so that each of these words is ONE token; any other text still tokenizes
 (bytes for CLIP, characters for T5), it just carries no learnt meaning.
 
@@ -34,14 +33,13 @@ from ..data.vocabulary import FAMILIES
 
 CLIP_TOKENS = 77
 T5_TOKENS = 24  # longest caption: 9 words + end token; the rest is room for a few unknown words
-MAP_WORDS = {"albedo": "albedo map of", "material": "material map of", "normal": "normal map of"}
 # CLIP's pre-tokenizer (the transformers CLIPTokenizer's own): words, single digits, punctuation runs.
 _CLIP_SPLIT = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
 
 
 def caption_corpus() -> list[str]:
     """Every caption the procedural generator can write (all families, colours, finishes, variants
-    and joint colours), sorted; plus each of them with the base model's map-word prefixes."""
+    and joint colours), sorted."""
     captions = set()
     for fam in FAMILIES.values():
         for colour in fam.colours:
@@ -50,15 +48,7 @@ def caption_corpus() -> list[str]:
                     for secondary in fam.secondary or (None,):
                         if secondary != colour:
                             captions.add(caption(MaterialSpec(fam.name, colour, finish, variant, secondary, {}, 0)))
-    plain = sorted(captions)
-    return plain + [f"{prefix} {text}" for prefix in MAP_WORDS.values() for text in plain]
-
-
-def with_map_word(branch: str, text: str) -> str:
-    """The base model's caption of one map type, e.g. 'normal map of rough red brick with grey mortar'."""
-    if branch not in MAP_WORDS:
-        raise ValueError(f"branch must be one of {sorted(MAP_WORDS)}, got {branch!r}")
-    return f"{MAP_WORDS[branch]} {text}"
+    return sorted(captions)
 
 
 def vocabulary_words(corpus: list[str] | None = None) -> list[str]:

@@ -53,6 +53,7 @@ class VAETrainingConfig:
     normal_weight: float = 4.0
     gradient_weight: float = 1.0
     srgb_weight: float = 1.0
+    detail_weight: float = 2.0
     latent_noise: float = 0.1
     seed: int = 0
 
@@ -134,6 +135,9 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
             dx = (difference[..., :, 1:] - difference[..., :, :-1]).abs().reshape(len(MAPS), config.batch_size, -1)
             dy = (difference[..., 1:, :] - difference[..., :-1, :]).abs().reshape(len(MAPS), config.batch_size, -1)
             per_map = per_map + config.gradient_weight * (dx.mean(dim=(1, 2)) + dy.mean(dim=(1, 2)))
+        if config.detail_weight > 0:
+            per_map = per_map + config.detail_weight * detail_energy_error(recon.float(), images).reshape(
+                len(MAPS), config.batch_size).mean(dim=1)
         if config.srgb_weight > 0:
             count = config.batch_size  # albedo rows come first (MAPS order)
             recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
@@ -163,6 +167,22 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
     return history
 
 
+def detail_energy(images: torch.Tensor, cell: int = 8) -> torch.Tensor:
+    """Mean absolute pixel difference (horizontal and vertical, per channel) in each `cell` x `cell`
+    block: [B, C, H, W] -> [B, 2C, H/cell, W/cell]. The amount of fine relief and texture a block
+    holds, independent of where exactly its bumps are."""
+    dx = (images[..., :, 1:] - images[..., :, :-1]).abs()
+    dy = (images[..., 1:, :] - images[..., :-1, :]).abs()
+    dx = torch.nn.functional.pad(dx, (0, 1, 0, 0), mode="replicate")
+    dy = torch.nn.functional.pad(dy, (0, 0, 0, 1), mode="replicate")
+    return torch.nn.functional.avg_pool2d(torch.cat([dx, dy], dim=1), cell)
+
+
+def detail_energy_error(recon: torch.Tensor, target: torch.Tensor, cell: int = 8) -> torch.Tensor:
+    """Per image [B]: L1 between the block detail energies of `recon` and `target` ([B, C, H, W])."""
+    return (detail_energy(recon, cell) - detail_energy(target, cell)).abs().flatten(1).mean(dim=1)
+
+
 @torch.no_grad()
 def encode_maps(vae: torch.nn.Module, name: str, maps: torch.Tensor, device: torch.device,
                 batch_size: int = 64) -> torch.Tensor:  # [N, 16, S/8, S/8] float32 on device
@@ -172,6 +192,26 @@ def encode_maps(vae: torch.nn.Module, name: str, maps: torch.Tensor, device: tor
         pixels = to_vae_input(name, maps[start:start + batch_size].to(device).float()).to(vae.dtype)
         out.append(vae.encode(pixels).latent_dist.mean.float())
     return torch.cat(out)
+
+
+@torch.no_grad()
+def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_family: int = 8) -> dict:
+    """{family: [mean tilt of the bank's normals, mean tilt after a VAE round trip]} in degrees,
+    over up to `per_family` bank materials of each family: how much relief the VAE keeps (the
+    generated normal maps cannot have more than the decoder makes)."""
+    out = {}
+    for family in sorted(set(bank.families)):
+        index = [i for i, f in enumerate(bank.families) if f == family][:per_family]
+        normals = bank.normal[index].to(device).float()  # [n, S, S, 3]
+        pixels = to_vae_input("normal", normals).to(vae.dtype)
+        decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample.float()  # [n, 3, S, S]
+        decoded = torch.nn.functional.normalize(decoded.permute(0, 2, 3, 1), dim=-1)
+        out[family] = [round(_mean_tilt_degrees(normals), 2), round(_mean_tilt_degrees(decoded), 2)]
+    return out
+
+
+def _mean_tilt_degrees(normals: torch.Tensor) -> float:  # [..., 3] unit vectors
+    return float(torch.rad2deg(torch.acos(normals[..., 2].clamp(-1.0, 1.0))).mean())
 
 
 @torch.no_grad()
