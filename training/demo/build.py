@@ -63,6 +63,8 @@ class DemoBuildOptions:
     default_steps: int = 20  # num_inference_steps written to intrinsix_defaults.json
     wait_for_kernels: float = 0.0  # seconds stage 2 waits for the compiled kernels to appear
     base_from: Path | None = None  # reuse the VAE, text parts and base transformer of this model folder
+    vae_detail_weight: float = VAETrainingConfig.detail_weight  # VAE loss weights (vae_training.py)
+    vae_normal_weight: float = VAETrainingConfig.normal_weight
     overwrite: bool = False
 
 
@@ -196,14 +198,16 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     t = time.perf_counter()
     vae = make_vae(sizes, seed + 1)
     crop = min(128, sizes.image_size)
-    history = train_vae(vae, device_bank, VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop,
-                                                            seed=seed + 2), device, log)
+    vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
+                                   detail_weight=options.vae_detail_weight, normal_weight=options.vae_normal_weight)
+    history = train_vae(vae, device_bank, vae_config, device, log)
     stats = set_latent_statistics(vae, device_bank, device)
     relief = relief_round_trip(vae, device_bank, device)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
     report["stages"]["vae"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                                "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
+                               "detail_weight": vae_config.detail_weight, "normal_weight": vae_config.normal_weight,
                                **stats, "relief_degrees_in_out": relief}
 
     # 3. base transformer
