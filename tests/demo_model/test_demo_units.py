@@ -12,7 +12,7 @@ from intrinsix.training.demo.evaluate import (check_metallic, check_normals, fin
                                               metal_prompts)
 from intrinsix.training.demo.text import (T5_TOKENS, build_clip_tokenizer, build_t5_tokenizer, caption_corpus,
                                           vocabulary_words)
-from intrinsix.training.demo.vae_training import detail_energy, detail_energy_error, random_crops, schedule_factor
+from intrinsix.training.demo.vae_training import random_crops, schedule_factor
 
 
 @pytest.fixture(scope="module")
@@ -79,21 +79,6 @@ def test_random_crops_roll_tile_and_mirror_with_negated_normal_x():
         step = (cols[1:] - cols[:-1]) % size
         assert torch.equal(step, torch.full((4,), float(size - 1 if mirrored else 1)))
     assert len({bool(torch.signbit(c[0, :, 0]).all()) for c in crops}) == 2  # both mirrored and not occur
-
-
-def test_detail_energy_measures_relief_per_cell_but_not_its_position():
-    generator = torch.Generator().manual_seed(0)
-    bumps = torch.rand(2, 3, 16, 16, generator=generator)
-    flat = torch.full_like(bumps, 0.5)
-    energy = detail_energy(bumps)
-    assert energy.shape == (2, 6, 2, 2)  # dx and dy per channel, one value per 8 x 8 cell
-    assert float(detail_energy(flat).abs().max()) == 0.0
-    # Uniform noise on [0, 1]: E|a - b| = 1/3 (the last column / row repeats its neighbour's difference).
-    assert float(energy.mean()) == pytest.approx(1 / 3, rel=0.1)
-    # The same bumps shifted by one texel inside the cells cost (almost) nothing; flat costs the energy.
-    shifted = torch.roll(bumps, 1, dims=-1)
-    assert float(detail_energy_error(shifted, bumps).max()) < 0.05
-    assert detail_energy_error(flat, bumps) == pytest.approx(energy.flatten(1).mean(dim=1))
 
 
 def test_schedule_warms_up_then_decays_by_elapsed_fraction():

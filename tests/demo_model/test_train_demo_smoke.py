@@ -19,7 +19,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "model"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "1",
-                 "--vae-detail-weight", "0.75", "--vae-normal-weight", "6"])
+                 "--vae-normal-weight", "5"])
     assert code == 0
     return out
 
@@ -43,7 +43,7 @@ def test_folder_layout_report_and_dtypes(built):
     assert report["stages"]["bank"]["materials"] == 8
     vae = report["stages"]["vae"]
     assert 0.0 < vae["scaling_factor"] and "shift_factor" in vae
-    assert (vae["detail_weight"], vae["normal_weight"]) == (0.75, 6.0)
+    assert vae["normal_weight"] == 5.0
     # Relief kept by the VAE, per family of the bank: [mean tilt in, mean tilt after a round trip].
     assert vae["relief_degrees_in_out"] and all(
         len(pair) == 2 and all(0.0 <= t < 90.0 for t in pair) for pair in vae["relief_degrees_in_out"].values())
@@ -78,12 +78,11 @@ def test_existing_output_needs_overwrite(built, capsys):
     assert "is not empty (use --overwrite to replace it)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option", ["--vae-detail-weight", "--vae-normal-weight"])
-def test_negative_vae_weights_are_refused(tmp_path, capsys, option):
+def test_negative_vae_weight_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
-        main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", option, "-1"])
+        main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--vae-normal-weight", "-1"])
     assert stop.value.code == 2
-    assert f"{option} must be a finite number >= 0, got -1.0" in capsys.readouterr().err
+    assert "--vae-normal-weight must be a finite number >= 0, got -1.0" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [

@@ -42,8 +42,8 @@ from .vae_training import VAETrainingConfig, relief_round_trip, set_latent_stati
 
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
-# 16.7 minutes in all, about 18 with loading and saving (docs/demo-model.md).
-STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.2, "stage2": 3.1}
+# 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
+STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
 REPORT_FILE = "demo_training.json"
 
 
@@ -63,8 +63,7 @@ class DemoBuildOptions:
     default_steps: int = 20  # num_inference_steps written to intrinsix_defaults.json
     wait_for_kernels: float = 0.0  # seconds stage 2 waits for the compiled kernels to appear
     base_from: Path | None = None  # reuse the VAE, text parts and base transformer of this model folder
-    vae_detail_weight: float = VAETrainingConfig.detail_weight  # VAE loss weights (vae_training.py)
-    vae_normal_weight: float = VAETrainingConfig.normal_weight
+    vae_normal_weight: float = VAETrainingConfig.normal_weight  # weight of the normal maps in the VAE loss
     overwrite: bool = False
 
 
@@ -199,7 +198,7 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     vae = make_vae(sizes, seed + 1)
     crop = min(128, sizes.image_size)
     vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
-                                   detail_weight=options.vae_detail_weight, normal_weight=options.vae_normal_weight)
+                                   normal_weight=options.vae_normal_weight)
     history = train_vae(vae, device_bank, vae_config, device, log)
     stats = set_latent_statistics(vae, device_bank, device)
     relief = relief_round_trip(vae, device_bank, device)
@@ -207,7 +206,7 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
     report["stages"]["vae"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                                "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
-                               "detail_weight": vae_config.detail_weight, "normal_weight": vae_config.normal_weight,
+                               "normal_weight": vae_config.normal_weight,
                                **stats, "relief_degrees_in_out": relief}
 
     # 3. base transformer

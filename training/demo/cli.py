@@ -3,7 +3,7 @@
     intrinsix train demo --out DIR [--device auto|cpu|cuda[:N]] [--minutes-per-stage M | STAGE=M,...]
                          [--seed S] [--preset demo|tiny] [--bank-size N] [--bank-workers W]
                          [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
-                         [--base MODEL_DIR] [--vae-detail-weight W] [--vae-normal-weight W]
+                         [--base MODEL_DIR] [--vae-normal-weight W]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
 
@@ -85,10 +85,8 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                    help="how long stage 2 waits for the compiled kernels (a build running beside this one)")
     p.add_argument("--base", type=Path, default=None, metavar="MODEL_DIR",
                    help="skip the VAE and base stages: take those parts from this model folder (its LoRA is ignored)")
-    p.add_argument("--vae-detail-weight", type=_non_negative_float("--vae-detail-weight"), default=None,
-                   help="weight of the VAE's detail-energy loss (default: VAETrainingConfig's, docs/demo-model.md)")
     p.add_argument("--vae-normal-weight", type=_non_negative_float("--vae-normal-weight"), default=None,
-                   help="weight of the normal maps in the VAE loss (default: VAETrainingConfig's)")
+                   help="weight of the normal maps in the VAE loss (default 6; the albedo and material maps weigh 1)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
     p.set_defaults(func=_cmd_train_demo)
@@ -127,8 +125,7 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         # The tiny preset is for smoke tests: the smallest batches the trainers take.
         stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
         wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, overwrite=args.overwrite,
-        **{key: value for key, value in (("vae_detail_weight", args.vae_detail_weight),
-                                         ("vae_normal_weight", args.vae_normal_weight)) if value is not None})
+        **({"vae_normal_weight": args.vae_normal_weight} if args.vae_normal_weight is not None else {}))
     try:
         build_demo_model(options, log=lambda text: print(text, flush=True))
     except FileExistsError as error:

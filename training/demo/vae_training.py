@@ -50,10 +50,9 @@ class VAETrainingConfig:
     lr: float = 1e-3
     warmup_steps: int = 50
     kl_weight: float = 1e-4
-    normal_weight: float = 4.0
+    normal_weight: float = 6.0
     gradient_weight: float = 1.0
     srgb_weight: float = 1.0
-    detail_weight: float = 2.0
     latent_noise: float = 0.1
     seed: int = 0
 
@@ -135,9 +134,6 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
             dx = (difference[..., :, 1:] - difference[..., :, :-1]).abs().reshape(len(MAPS), config.batch_size, -1)
             dy = (difference[..., 1:, :] - difference[..., :-1, :]).abs().reshape(len(MAPS), config.batch_size, -1)
             per_map = per_map + config.gradient_weight * (dx.mean(dim=(1, 2)) + dy.mean(dim=(1, 2)))
-        if config.detail_weight > 0:
-            per_map = per_map + config.detail_weight * detail_energy_error(recon.float(), images).reshape(
-                len(MAPS), config.batch_size).mean(dim=1)
         if config.srgb_weight > 0:
             count = config.batch_size  # albedo rows come first (MAPS order)
             recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
@@ -165,22 +161,6 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
             row[key] = float(row[key])
     log(f"vae: {step} steps in {time.perf_counter() - began:.1f} s")
     return history
-
-
-def detail_energy(images: torch.Tensor, cell: int = 8) -> torch.Tensor:
-    """Mean absolute pixel difference (horizontal and vertical, per channel) in each `cell` x `cell`
-    block: [B, C, H, W] -> [B, 2C, H/cell, W/cell]. The amount of fine relief and texture a block
-    holds, independent of where exactly its bumps are."""
-    dx = (images[..., :, 1:] - images[..., :, :-1]).abs()
-    dy = (images[..., 1:, :] - images[..., :-1, :]).abs()
-    dx = torch.nn.functional.pad(dx, (0, 1, 0, 0), mode="replicate")
-    dy = torch.nn.functional.pad(dy, (0, 0, 0, 1), mode="replicate")
-    return torch.nn.functional.avg_pool2d(torch.cat([dx, dy], dim=1), cell)
-
-
-def detail_energy_error(recon: torch.Tensor, target: torch.Tensor, cell: int = 8) -> torch.Tensor:
-    """Per image [B]: L1 between the block detail energies of `recon` and `target` ([B, C, H, W])."""
-    return (detail_energy(recon, cell) - detail_energy(target, cell)).abs().flatten(1).mean(dim=1)
 
 
 @torch.no_grad()
