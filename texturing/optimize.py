@@ -28,7 +28,7 @@ from .seams import dilate
 from .geometry import build_geometry
 from .render import render_views
 from .scene import RoomScene
-from .sds import IntrinsicPrior, sample_sigmas, score_distillation
+from .sds import SPACES, IntrinsicPrior, sample_sigmas, score_distillation
 from .textures import InitialValues, RoomTextures
 
 ITERATIONS_PER_STEP = 20
@@ -48,7 +48,11 @@ class TexturingConfig:
     views_per_iteration: views rendered and scored together (one transformer batch of 3x rows).
     resolution: rendered view side in pixels (a multiple of 16; the model's training size).
     learning_rate, detail_learning_rate: Adam step sizes (texture values are in [0, 1]).
-    t_range, t_anneal_to: noise-time range; t_high anneals to t_anneal_to within each phase.
+    t_range, t_anneal_to: noise-time range; t_high anneals to t_anneal_to within each phase (high
+        noise: what the prompt asks for shows in the prior's estimate; at low noise it mostly
+        returns the render as it is).
+    space: "image" (the decoded estimate is the target of the rendered maps) or "latent"
+        (classic SDS through the VAE encoder), see sds.py.
     texture_budget: total texels of all objects' maps (2048^2: 16 M texels over the room).
     max_cameras: views chosen by camera placement.  dilation: seam dilation passes (texels).
     seed: cameras order, noise and sigmas.
@@ -60,8 +64,9 @@ class TexturingConfig:
     resolution: int = 512
     learning_rate: float = 0.02
     detail_learning_rate: float = 0.01
-    t_range: tuple[float, float] = (0.02, 0.98)
-    t_anneal_to: float = 0.5
+    t_range: tuple[float, float] = (0.4, 0.98)
+    t_anneal_to: float = 0.6
+    space: str = "image"
     texture_budget: int = 2048 * 2048
     max_cameras: int = 24
     dilation: int = 16
@@ -77,6 +82,8 @@ class TexturingConfig:
             raise ValueError(f"resolution must be a positive multiple of 16 pixels, got {self.resolution!r}")
         if self.views_per_iteration < 1:
             raise ValueError(f"views_per_iteration must be >= 1, got {self.views_per_iteration}")
+        if self.space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, got {self.space!r}")
         low, high = self.t_range
         if not 0.0 < low <= self.t_anneal_to <= high < 1.0:
             raise ValueError(f"need 0 < t_range[0] <= t_anneal_to <= t_range[1] < 1, got t_range={self.t_range}, "
@@ -178,7 +185,8 @@ def _run_phase(stage, iterations, free, textures, optimizer, geometry, clip, vie
         progress = i / max(iterations - 1, 1)
         t_high = high + (config.t_anneal_to - high) * progress
         sigmas = sample_sigmas(len(picks), low, max(t_high, low), mu, generator)
-        step = score_distillation(prior, images, free, sigmas, [prompts[p] for p in picks], generator)
+        step = score_distillation(prior, images, free, sigmas, [prompts[p] for p in picks], generator,
+                                  space=config.space)
         optimizer.zero_grad(set_to_none=True)
         step.loss.backward()
         if touched is not None:

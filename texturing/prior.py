@@ -65,6 +65,24 @@ class IntrinsiXPrior:
         latents = (moments - vae.config.shift_factor) * vae.config.scaling_factor
         return dict(zip(names, latents.split([images[b].shape[0] for b in names])))
 
+    @torch.no_grad()
+    def decode(self, latents: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """{branch: [N, 16, h, w] model-space latents} -> {branch: [N, H, W, 3]} on the prior's device:
+        albedo / material in [0, 1], normals unit vectors (the inverse mapping of `encode`, as the
+        pipeline's decode_latents), all branches in one VAE decoder call."""
+        vae = self.pipe.vae
+        names = list(latents)
+        z = torch.cat([latents[b] for b in names]) / vae.config.scaling_factor + vae.config.shift_factor
+        images = vae.decode(z.to(device=vae.device, dtype=vae.dtype), return_dict=False)[0].float()
+        images = images.permute(0, 2, 3, 1)  # [sum N, H, W, 3] in ~[-1, 1]
+        out = {}
+        for b, part in zip(names, images.split([latents[b].shape[0] for b in names])):
+            if b == "normal":
+                out[b] = torch.nn.functional.normalize(part, dim=-1)
+            else:
+                out[b] = ((part + 1.0) * 0.5).clamp(0.0, 1.0)
+        return out
+
     def timestep_shift(self, height: int, width: int) -> float:
         config = self.pipe.scheduler.config
         factor = self.pipe.vae_scale_factor * 2

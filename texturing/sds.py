@@ -18,6 +18,13 @@ the prior's denoised estimate; the chain rule then carries it through the VAE en
 rendered maps and through the renderer to the UV textures. It is applied as the surrogate loss
 L = sum(stop_grad(g) * x0) / N, whose gradient with respect to x0 is exactly g / N (N views).
 
+Image space (`space="image"`): the same denoised estimate, decoded by the VAE, is the target
+of the rendered image itself: L = sum((I - stop_grad(D(x0_hat)))^2) / (2 N), whose gradient with
+respect to the image I is (I - D(x0_hat)) / N. This skips the VAE encoder's Jacobian (whose
+transpose need not map a latent step toward "red" to a pixel step toward red: with the small demo
+model, latent SDS brightened a "red" room toward magenta) at the cost of one VAE decode; the
+rendered image still goes through the encoder to make x0, without gradient.
+
 Branches: the optimised ("free") branches share one sigma per view (IntrinsiX trains the three
 branches with one shared sigma) and are noised; the held branches are given clean at timestep 0,
 the generator's "cross" conditioning, and get no gradient. sigma is drawn as t ~ U(t_low, t_high)
@@ -33,6 +40,7 @@ from typing import Protocol, runtime_checkable
 import torch
 
 BRANCHES = ("albedo", "material", "normal")
+SPACES = ("latent", "image")  # where the distillation loss compares (module docstring)
 
 
 @runtime_checkable
@@ -51,6 +59,10 @@ class IntrinsicPrior(Protocol):
     def timestep_shift(self, height: int, width: int) -> float:
         """mu of the sigma shift for images of this size."""
 
+    def decode(self, latents: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """{branch: [N, C, h, w] latents} -> {branch: [N, H, W, 3] images} in the `encode` image
+        conventions (albedo / material in [0, 1], normals unit vectors); no gradient needed."""
+
 
 def shift_sigma(t: torch.Tensor, mu: float) -> torch.Tensor:
     """The flow-matching time shift of FLUX: sigma = e^mu / (e^mu + 1/t - 1), t in (0, 1]."""
@@ -67,8 +79,9 @@ def sample_sigmas(count: int, t_low: float, t_high: float, mu: float, generator:
 
 @dataclass
 class DistillationStep:
-    """loss: scalar surrogate whose gradient w.r.t. each free branch's latent is g / N.
-    gradient_norm: RMS of g over the free latents (a diagnostic)."""
+    """loss: scalar surrogate whose gradient w.r.t. each free branch's latent is g / N (latent
+    space) or w.r.t. each free branch's image is (I - D(x0_hat)) / N (image space).
+    gradient_norm: RMS of that g or I - D(x0_hat) over the free branches (a diagnostic)."""
 
     loss: torch.Tensor
     gradient_norm: float
@@ -81,16 +94,22 @@ def score_distillation(
     sigmas: torch.Tensor,  # [N] noise level per view, in (0, 1)
     prompts: list[str],  # one per view
     generator: torch.Generator,  # CPU generator for eps (same seed, same noise on any device)
+    space: str = "latent",  # "latent" or "image" (module docstring)
 ) -> DistillationStep:
     """One SDS evaluation (module docstring). Call `.loss.backward()` to get the gradients."""
     unknown = [b for b in free if b not in BRANCHES]
     if unknown or not free:
         raise ValueError(f"free must name 1..3 of {BRANCHES}, got {free}")
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, got {space!r}")
     if set(images) != set(BRANCHES):
         raise ValueError(f"images must hold the three branches {BRANCHES}, got {sorted(images)}")
     count = sigmas.shape[0]
-    latents = prior.encode({b: images[b] for b in BRANCHES if b in free})
-    held = [b for b in BRANCHES if b not in free]
+    if space == "latent":
+        latents = prior.encode({b: images[b] for b in BRANCHES if b in free})
+        held = [b for b in BRANCHES if b not in free]
+    else:  # the images carry the gradient; the latents are only the prior's input
+        latents, held = {}, list(BRANCHES)
     if held:
         with torch.no_grad():
             latents.update(prior.encode({b: images[b].detach() for b in held}))
@@ -109,10 +128,19 @@ def score_distillation(
     loss = clean.new_zeros((), dtype=torch.float32)
     squares = 0.0
     elements = 0
+    if space == "image":
+        with torch.no_grad():
+            targets = prior.decode({b: (x0 - gradient)[:, k] for k, b in enumerate(BRANCHES) if b in free})
     for k, branch in enumerate(BRANCHES):
-        if branch in free:
+        if branch not in free:
+            continue
+        if space == "latent":
             g = gradient[:, k]
             loss = loss + (g * latents[branch].float()).sum() / count
-            squares += float((g * g).sum())
-            elements += g.numel()
+        else:
+            image = images[branch].float()
+            g = image.detach() - targets[branch].to(image.device, torch.float32)
+            loss = loss + (g * image).sum() / count
+        squares += float((g * g).sum())
+        elements += g.numel()
     return DistillationStep(loss=loss, gradient_norm=math.sqrt(squares / max(elements, 1)))

@@ -35,6 +35,9 @@ class TargetPrior:
     def encode(self, images: dict) -> dict:
         return {branch: image.permute(0, 3, 1, 2) for branch, image in images.items()}
 
+    def decode(self, latents: dict) -> dict:
+        return {branch: latent.permute(0, 2, 3, 1) for branch, latent in latents.items()}
+
     def timestep_shift(self, height: int, width: int) -> float:
         return 0.5
 

@@ -45,6 +45,7 @@ STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
 STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
 REPORT_FILE = "demo_training.json"
+MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
 
 
 @dataclass
@@ -229,7 +230,7 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
 def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, size: int) -> None:
     """Base components in float16 + the LoRA (published layout, bfloat16) + intrinsix_defaults.json."""
     pipe = IntrinsiXPipeline.from_pretrained(str(base_dir), dtype=torch.float16, local_files_only=True)
-    pipe.save_pretrained(str(out))
+    pipe.save_pretrained(str(out), max_shard_size=MAX_SHARD_SIZE)
     transformer = pipe.transformer.float()
     load_published_lora(transformer, lora_file)
     save_published_lora(transformer, out, dtype=torch.bfloat16)
