@@ -6,7 +6,9 @@ Workload (GPU): `kernels.meshes.box_room` with 6 boxes and 49 x 49 subdivisions 
 width 3072, random bf16 weights, rank-64 branch LoRA merged and q/k/v fused, cross-intrinsic
 attention, regional torch.compile: the configuration bench/generate.py calls "ours"), a random
 FLUX.1-sized VAE (16 latent channels, 128-256-512-512) and random prompt embeddings of the real
-shapes ([1, 512, 4096], pooled [1, 768]); no text encoders.
+shapes ([1, 512, 4096], pooled [1, 768]; a second random pair stands for the empty negative prompt
+of true CFG, on by default at texture-room's 5: two transformer passes per iteration); no text
+encoders.
 
 What is measured: atlas (xatlas) + geometry, camera placement, seconds per iteration in each
 phase (CUDA-synchronised wall time per iteration, median after the first 3), the first
@@ -56,7 +58,7 @@ def _generate_bench():
     return module
 
 
-def build_prior(tiny: bool, device: torch.device):
+def build_prior(tiny: bool, device: torch.device, true_cfg_scale: float = 1.0):
     """(IntrinsiXPrior, resident weight bytes) with random weights (see the module docstring)."""
     from diffusers import AutoencoderKL
 
@@ -105,7 +107,12 @@ def build_prior(tiny: bool, device: torch.device):
     g = torch.Generator().manual_seed(3)
     embeds = torch.randn(1, text, config["joint_attention_dim"], generator=g)
     pooled = torch.randn(1, config["pooled_projection_dim"], generator=g)
-    prior = IntrinsiXPrior(pipe, guidance=3.5, text_encoder=lambda prompt: (embeds, pooled))
+    # True CFG against a second (random) embedding, as the empty negative prompt would be.
+    negative = (torch.randn(1, text, config["joint_attention_dim"], generator=g),
+                torch.randn(1, config["pooled_projection_dim"], generator=g))
+    prior = IntrinsiXPrior(pipe, guidance=3.5, true_cfg_scale=true_cfg_scale,
+                           negative_prompt="" if true_cfg_scale > 1 else None,
+                           text_encoder=lambda prompt: negative if prompt == "" else (embeds, pooled))
     weights = gen.model_bytes(transformer) + gen.model_bytes(vae)
     return prior, weights
 
@@ -116,12 +123,14 @@ def main(argv=None) -> int:
     parser.add_argument("--iterations", type=int, default=None, help="iterations actually run (default 40; tiny 8)")
     parser.add_argument("--views-per-iteration", type=int, default=2)
     parser.add_argument("--resolution", type=int, default=None, help="view size (default 512; tiny 64)")
+    parser.add_argument("--true-cfg-scale", type=float, default=None,
+                        help="true CFG of the prior (default: texture-room's, 5; 1 = off, half the transformer work)")
     parser.add_argument("--json", help="write the raw numbers to this file")
     args = parser.parse_args(argv)
 
     from intrinsix.kernels import meshes
     from intrinsix.texturing.export import export_room
-    from intrinsix.texturing.optimize import DEFAULT_ITERATIONS, TexturingConfig, texture_room
+    from intrinsix.texturing.optimize import DEFAULT_ITERATIONS, DEFAULT_TRUE_CFG_SCALE, TexturingConfig, texture_room
     from intrinsix.texturing.scene import scene_from_arrays
 
     device = torch.device("cuda" if torch.cuda.is_available() and not args.tiny else "cpu")
@@ -133,13 +142,15 @@ def main(argv=None) -> int:
     subdivisions, boxes, budget = (2, 2, 128) if args.tiny else (49, 6, 2048)
 
     t0 = time.perf_counter()
-    prior, weight_bytes = build_prior(args.tiny, device)
+    true_cfg = DEFAULT_TRUE_CFG_SCALE if args.true_cfg_scale is None else args.true_cfg_scale
+    prior, weight_bytes = build_prior(args.tiny, device, true_cfg)
     model_s = time.perf_counter() - t0
     positions, triangles, objects = meshes.box_room(size=(6.0, 3.0, 5.0), boxes=boxes, subdivisions=subdivisions)
     scene = scene_from_arrays(positions.numpy(), triangles.numpy(), objects.numpy())
     print(f"device {torch.cuda.get_device_name() if cuda else 'cpu'}, torch {torch.__version__}; model built in "
           f"{model_s:.1f} s ({weight_bytes / 2**30:.2f} GiB); room {scene.triangle_count} triangles, {len(scene)} "
-          f"objects, budget {budget}^2 texels, views {resolution}^2 x {args.views_per_iteration}", flush=True)
+          f"objects, budget {budget}^2 texels, views {resolution}^2 x {args.views_per_iteration}, true CFG {true_cfg:g}",
+          flush=True)
 
     config = TexturingConfig(iterations=iterations, resolution=resolution, views_per_iteration=args.views_per_iteration,
                              texture_budget=budget * budget)
@@ -185,7 +196,7 @@ def main(argv=None) -> int:
     raw = {
         "device": torch.cuda.get_device_name() if cuda else "cpu", "triangles": scene.triangle_count,
         "objects": len(scene), "texture_sizes": [o.texture_size for o in result.scene], "resolution": resolution,
-        "views_per_iteration": args.views_per_iteration, "iterations_run": iterations,
+        "views_per_iteration": args.views_per_iteration, "iterations_run": iterations, "true_cfg_scale": true_cfg,
         "model_build_s": model_s, "weights_gib": weight_bytes / 2**30, "run_s": run_s,
         "prepare_s": timings["prepare"], "cameras_s": timings["cameras"], "cameras": len(result.plan.cameras),
         "coverage": result.plan.coverage, "reachable_coverage": result.plan.reachable,

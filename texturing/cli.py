@@ -50,6 +50,10 @@ def register(subparsers) -> None:
     p.add_argument("--views-per-iteration", type=int, default=None, help="views scored together (default 2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--guidance", type=float, default=None, help="embedded guidance scale (default: the model's)")
+    p.add_argument("--true-cfg-scale", type=float, default=None,
+                   help="true classifier-free guidance of the prior, against --negative-prompt (default 5; 1 = off, "
+                        "half the transformer work)")
+    p.add_argument("--negative-prompt", default="", help="what the guidance steers away from (default: the empty prompt)")
     p.add_argument("--model", type=Path, default=None,
                    help="model folder: a diffusers FLUX.1 folder or the demo model (default: the bundled demo model)")
     p.add_argument("--lora", type=Path, default=None, help="IntrinsiX LoRA file (published or PEFT layout)")
@@ -77,6 +81,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CLIError(f"--views-per-iteration must be in [1, 16], got {args.views_per_iteration}")
     if args.guidance is not None and not 0.0 <= args.guidance <= 30.0:
         raise CLIError(f"--guidance must be in [0, 30], got {args.guidance}")
+    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
+        raise CLIError(f"--true-cfg-scale must be in [1, 30], got {args.true_cfg_scale}")
+    if len(args.negative_prompt) > MAX_PROMPT_CHARS:
+        raise CLIError(f"--negative-prompt must have at most {MAX_PROMPT_CHARS} characters, got {len(args.negative_prompt)}")
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
     if args.lora is not None and not args.lora.is_file():
@@ -100,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .export import export_room, write_room
     from .mesh_io import load_room
-    from .optimize import DEFAULT_ITERATIONS, TexturingConfig, texture_room
+    from .optimize import DEFAULT_ITERATIONS, DEFAULT_TRUE_CFG_SCALE, TexturingConfig, texture_room
     from .prior import IntrinsiXPrior
     from .scene import MeshError
 
@@ -135,8 +143,10 @@ def run(args: argparse.Namespace) -> int:
         bar.update(step - bar.n)
 
     try:
-        result = texture_room(scene, IntrinsiXPrior(pipe, guidance=guidance), args.prompt, config, device=device,
-                              on_progress=on_progress)
+        cfg = DEFAULT_TRUE_CFG_SCALE if args.true_cfg_scale is None else args.true_cfg_scale
+        prior = IntrinsiXPrior(pipe, guidance=guidance, true_cfg_scale=cfg,
+                               negative_prompt=args.negative_prompt if cfg > 1.0 else None)
+        result = texture_room(scene, prior, args.prompt, config, device=device, on_progress=on_progress)
     except MeshError as exc:
         raise CLIError(str(exc)) from exc
     finally:
