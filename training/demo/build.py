@@ -5,7 +5,7 @@ Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optiona
 1. bank    procedural materials of the training split, generated once in worker processes;
 2. vae     the 16-channel AutoencoderKL on the three map types (vae_training.py);
 3. base    the FluxTransformer2DModel, fully trained by flow matching on all three map types with
-           map-word captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
+           the plain material captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
            the frozen random text encoders as a diffusers folder: the demo's "FLUX.1-dev";
 4. stage1  one PEFT LoRA per intrinsic by the project's stage-1 trainer (stages.py);
 5. stage2  the three LoRAs aligned by the project's stage-2 trainer: cross-intrinsic attention with
