@@ -89,9 +89,16 @@ def _check_size(value: int, field: str, limits: Limits) -> int:
     return value
 
 
-def _common(params, prefix: str, limits: Limits, model: ModelDescription) -> dict:
+# Room texturing's default true classifier-free guidance (against the empty prompt): the value of
+# `intrinsix.texturing.optimize.DEFAULT_TRUE_CFG_SCALE`, repeated here so that validation stays
+# free of torch (a test checks that the two agree).
+ROOM_TRUE_CFG_SCALE = 5.0
+
+
+def _common(params, prefix: str, limits: Limits, model: ModelDescription, room: bool = False) -> dict:
     """Fields shared by GenerateParams and RoomParams (same names in both messages). Fills the
-    defaults into `params` (a copy) and returns the backend-side values."""
+    defaults into `params` (a copy) and returns the backend-side values. Rooms (`room`) default to
+    true CFG ROOM_TRUE_CFG_SCALE, and their negative prompt may be empty (the unconditional prompt)."""
     if params.branch_prompts:
         if len(params.branch_prompts) != 3:
             raise InvalidArgument(f"{prefix}.branch_prompts", f"{len(params.branch_prompts)} prompts given; give "
@@ -150,8 +157,8 @@ def _common(params, prefix: str, limits: Limits, model: ModelDescription) -> dic
                                                               f"allowed 1..{limits.max_guidance:g}")
         _check_range(round(params.true_cfg_scale, 6), f"{prefix}.true_cfg_scale", 1, limits.max_guidance)
     else:
-        params.true_cfg_scale = 1.0
-    if params.true_cfg_scale > 1 and not negative:
+        params.true_cfg_scale = ROOM_TRUE_CFG_SCALE if room else 1.0
+    if params.true_cfg_scale > 1 and not negative and not room:
         raise InvalidArgument(f"{prefix}.negative_prompt", "required when true_cfg_scale > 1 (true classifier-free "
                                                            f"guidance); allowed 1..{limits.max_prompt_chars} characters")
     if negative and params.true_cfg_scale <= 1:
@@ -230,7 +237,7 @@ def validate_room_start(start: service_pb2.TextureRoomStart, limits: Limits,
 
     resolved = job_pb2.RoomParams()
     resolved.CopyFrom(start.params)
-    values = _common(resolved, "start.params", limits, model)
+    values = _common(resolved, "start.params", limits, model, room=True)
     if resolved.HasField("texture_size"):
         _check_size(resolved.texture_size, "start.params.texture_size", limits)
     else:

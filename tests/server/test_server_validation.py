@@ -196,6 +196,15 @@ def test_valid_room_upload_runs_a_job_with_the_exact_mesh(make_server):
     assert manifest["mesh_sha256"] == hashlib.sha256(positions.tobytes() + triangles.tobytes() + uvs.tobytes()).hexdigest()
     info = srv.stub().GetJob(service_pb2.GetJobRequest(job_id=events[0].job_id)).job
     assert info.kind == job_pb2.JOB_KIND_TEXTURE_ROOM and info.room.texture_size == 64 and info.room.steps == 3
+    # Rooms default to true CFG 5 against the empty prompt (texture-room's default), unlike Generate.
+    assert info.room.true_cfg_scale == 5.0 and info.room.negative_prompt == ""
+
+
+def test_room_true_cfg_default_is_the_texturers():
+    from intrinsix.server.validation import ROOM_TRUE_CFG_SCALE
+    from intrinsix.texturing.optimize import DEFAULT_TRUE_CFG_SCALE
+
+    assert ROOM_TRUE_CFG_SCALE == DEFAULT_TRUE_CFG_SCALE
 
 
 def test_room_texturing_unavailable_is_unimplemented_after_validation(make_server):
