@@ -94,7 +94,7 @@ def relief_reference(family: str, size: int, count: int = RELIEF_REFERENCE_MATER
     return min(tilts), max(tilts)
 
 
-def mean_tilt_degrees(normal: torch.Tensor) -> float:  # [H, W, 3] unit vectors
+def mean_tilt_degrees(normal: torch.Tensor) -> float:  # [..., 3] unit vectors (any leading dims)
     return float(torch.rad2deg(torch.acos(normal[..., 2].clamp(-1.0, 1.0))).mean())
 
 

@@ -39,6 +39,7 @@ import torch
 
 from ..components import to_vae_input
 from .bank import MAPS, MaterialBank
+from .evaluate import mean_tilt_degrees
 
 
 @dataclass
@@ -186,12 +187,8 @@ def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
         pixels = to_vae_input("normal", normals).to(vae.dtype)
         decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample.float()  # [n, 3, S, S]
         decoded = torch.nn.functional.normalize(decoded.permute(0, 2, 3, 1), dim=-1)
-        out[family] = [round(_mean_tilt_degrees(normals), 2), round(_mean_tilt_degrees(decoded), 2)]
+        out[family] = [round(mean_tilt_degrees(normals), 2), round(mean_tilt_degrees(decoded), 2)]
     return out
-
-
-def _mean_tilt_degrees(normals: torch.Tensor) -> float:  # [..., 3] unit vectors
-    return float(torch.rad2deg(torch.acos(normals[..., 2].clamp(-1.0, 1.0))).mean())
 
 
 @torch.no_grad()
