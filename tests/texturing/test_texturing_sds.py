@@ -1,6 +1,7 @@
 """Score distillation: the flow-matching SDS gradient as defined, the IntrinsiX prior against the
 generator's own denoising step, and textures moving to what the prior predicts."""
 
+import pytest
 import torch
 from texturing_testing import BRANCHES, TargetPrior
 
@@ -41,6 +42,23 @@ def test_sds_gradient_is_sigma_times_velocity_residual():
     assert torch.allclose(noisy[:, 2], x0[:, 2])  # the held branch goes in clean ("cross")
     assert torch.allclose(noisy[:, :2], (1 - s) * x0[:, :2] + s * eps[:, :2], atol=1e-6)
     assert prompts == ["a", "b"]
+
+
+def test_image_space_gradient_pulls_each_image_to_the_decoded_estimate():
+    g = torch.Generator().manual_seed(1)
+    images = {b: torch.rand(2, 4, 4, 3, generator=g).requires_grad_(True) for b in BRANCHES}
+    # TargetPrior's velocity makes x0_hat exactly the target colour; its decode is the identity layout.
+    targets = {"albedo": (1.0, 0.0, 0.0), "material": (0.2, 1.0, 0.0)}
+    step = score_distillation(TargetPrior(targets), images, ("albedo", "material"), torch.tensor([0.5, 0.9]),
+                              ["a", "b"], torch.Generator().manual_seed(7), space="image")
+    step.loss.backward()
+    for branch, colour in targets.items():
+        expected = (images[branch].detach() - torch.tensor(colour)) / 2  # (I - D(x0_hat)) / N
+        assert torch.allclose(images[branch].grad, expected, atol=1e-6)
+    assert images["normal"].grad is None
+    with pytest.raises(ValueError, match=r"space must be one of \('latent', 'image'\), got 'pixels'"):
+        score_distillation(TargetPrior(targets), images, ("albedo",), torch.tensor([0.5, 0.9]), ["a", "b"],
+                           torch.Generator(), space="pixels")
 
 
 def test_intrinsix_prior_matches_one_generator_step():
