@@ -32,27 +32,17 @@ def _device(name: str):
     return device
 
 
-def _non_negative_int(name: str):
-    def parse(text: str) -> int:
+def _non_negative(name: str, kind: type = int):
+    """argparse type: an int (kind=int) or a finite float (kind=float) >= 0, errors naming `name`."""
+    what = "an integer" if kind is int else "a finite number"
+
+    def parse(text: str):
         try:
-            value = int(text)
+            value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {text!r}") from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {value}")
-        return value
-
-    return parse
-
-
-def _non_negative_float(name: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number >= 0, got {text!r}") from None
-        if not value >= 0.0 or value == float("inf"):
-            raise argparse.ArgumentTypeError(f"{name} must be a finite number >= 0, got {value}")
+            raise argparse.ArgumentTypeError(f"{name} must be {what} >= 0, got {text!r}") from None
+        if not 0 <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{name} must be {what} >= 0, got {value}")
         return value
 
     return parse
@@ -69,23 +59,23 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--minutes-per-stage", default=None, metavar="M|STAGE=M,...",
                    help="wall-clock minutes per stage: one number for all, or e.g. 'base=3,stage2=1.5' "
                         "(stages bank, vae, base, stage1 (per intrinsic), stage2; defaults: the GPU build's)")
-    p.add_argument("--seed", type=_non_negative_int("--seed"), default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="random seed (default 0)")
     p.add_argument("--preset", default="demo", choices=("demo", "tiny"),
                    help="model sizes: demo (the bundled model) or tiny (smoke tests)")
-    p.add_argument("--bank-size", type=_non_negative_int("--bank-size"), default=20000,
+    p.add_argument("--bank-size", type=_non_negative("--bank-size"), default=20000,
                    help="procedural materials to generate at most (default 20000; the bank's time budget may "
                         "stop earlier)")
-    p.add_argument("--bank-workers", type=_non_negative_int("--bank-workers"), default=None,
+    p.add_argument("--bank-workers", type=_non_negative("--bank-workers"), default=None,
                    help="processes generating materials (default: CPU cores - 2)")
-    p.add_argument("--max-steps-per-stage", type=_non_negative_int("--max-steps-per-stage"), default=None,
+    p.add_argument("--max-steps-per-stage", type=_non_negative("--max-steps-per-stage"), default=None,
                    help="cap on the optimizer steps of every training stage (smoke tests)")
-    p.add_argument("--default-steps", type=_non_negative_int("--default-steps"), default=20,
+    p.add_argument("--default-steps", type=_non_negative("--default-steps"), default=20,
                    help="num_inference_steps written to intrinsix_defaults.json (default 20)")
     p.add_argument("--wait-for-kernels", type=float, default=0.0, metavar="SECONDS",
                    help="how long stage 2 waits for the compiled kernels (a build running beside this one)")
     p.add_argument("--base", type=Path, default=None, metavar="MODEL_DIR",
                    help="skip the VAE and base stages: take those parts from this model folder (its LoRA is ignored)")
-    p.add_argument("--vae-normal-weight", type=_non_negative_float("--vae-normal-weight"), default=None,
+    p.add_argument("--vae-normal-weight", type=_non_negative("--vae-normal-weight", float), default=None,
                    help="weight of the normal maps in the VAE loss (default 6; the albedo and material maps weigh 1)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
@@ -124,8 +114,9 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         bank_size=args.bank_size, workers=workers, default_steps=args.default_steps,
         # The tiny preset is for smoke tests: the smallest batches the trainers take.
         stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
-        wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, overwrite=args.overwrite,
-        **({"vae_normal_weight": args.vae_normal_weight} if args.vae_normal_weight is not None else {}))
+        wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, overwrite=args.overwrite)
+    if args.vae_normal_weight is not None:
+        options.vae_normal_weight = args.vae_normal_weight
     try:
         build_demo_model(options, log=lambda text: print(text, flush=True))
     except FileExistsError as error:
@@ -146,12 +137,12 @@ def add_eval_demo(eval_sub: argparse._SubParsersAction, name: str = "demo") -> N
         description="Generate the held-out (family, colour, finish) prompts and a metal set, check each criterion "
                     "and write eval.json and a contact sheet (docs/demo-model.md).")
     p.add_argument("--model", type=Path, default=None, help="model folder (default: the bundled demo model)")
-    p.add_argument("--prompts", type=_non_negative_int("--prompts"), default=0,
+    p.add_argument("--prompts", type=_non_negative("--prompts"), default=0,
                    help="held-out prompts (default 0 = one per held-out combination, 25)")
     p.add_argument("--out", type=Path, default=Path("demo-eval"), help="folder for eval.json (default ./demo-eval)")
     p.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG (default: <out>/contact-sheet.png)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
-    p.add_argument("--seed", type=_non_negative_int("--seed"), default=0, help="prompt and noise seed (default 0)")
+    p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="prompt and noise seed (default 0)")
     p.set_defaults(func=_cmd_eval_demo)
 
 
