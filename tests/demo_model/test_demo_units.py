@@ -12,7 +12,10 @@ from intrinsix.training.demo.evaluate import (check_metallic, check_normals, fin
                                               metal_prompts)
 from intrinsix.training.demo.text import (T5_TOKENS, build_clip_tokenizer, build_t5_tokenizer, caption_corpus,
                                           vocabulary_words)
-from intrinsix.training.demo.vae_training import random_crops, schedule_factor
+from intrinsix.training.data.materials import caption, sample_spec
+from intrinsix.training.data.vocabulary import all_combinations
+from intrinsix.training.demo.bank import CAPTION_VARIANTS, BankDataset, MaterialBank, caption_variants
+from intrinsix.training.demo.vae_training import VAETrainingConfig, random_crops, reconstruction_loss, schedule_factor
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +123,50 @@ def test_metallic_and_normal_checks():
     assert not check_normals(tilted, (0.0, 0.1))[0]  # 45 deg everywhere is not marble
     assert check_normals(tilted, (30.0, 40.0))[0]
     assert not check_normals(flat * 0.5, (0.0, 0.1))[0]  # not unit length
+
+
+def test_caption_variants_drop_the_finish_or_the_main_colour():
+    assert caption_variants("matte black leather", "matte", "black") == (
+        "matte black leather", "black leather", "matte leather")
+    # Two-word colours go as a whole; the joint colour that comes later stays.
+    assert caption_variants("satin dark grey brick with dark grey mortar", "satin", "dark grey") == (
+        "satin dark grey brick with dark grey mortar", "dark grey brick with dark grey mortar",
+        "satin brick with dark grey mortar")
+    for i, (family, colour, finish) in enumerate(all_combinations()):
+        text = caption(sample_spec(i, family=family, colour=colour, finish=finish))
+        full, no_finish, no_colour = caption_variants(text, finish, colour)
+        assert full == text and no_finish == text.split(" ", 1)[1]
+        assert len(no_colour.split(" ")) == len(text.split(" ")) - len(colour.split(" ")), text
+    with pytest.raises(ValueError, match="caption must start with its finish 'glossy'"):
+        caption_variants("matte black leather", "glossy", "black")
+    with pytest.raises(ValueError, match="caption must name its colour 'red'"):
+        caption_variants("matte black leather", "matte", "red")
+
+
+def test_bank_dataset_word_dropout_draws_every_caption_variant():
+    maps = torch.zeros(1, 8, 8, 3, dtype=torch.float16)
+    bank = MaterialBank(maps, maps, maps, ["glossy red plastic"], ["plastic"], ["red"], ["glossy"])
+    assert {BankDataset(bank)[0]["caption"] for _ in range(20)} == {"glossy red plastic"}
+    torch.manual_seed(0)
+    seen = [BankDataset(bank, word_dropout=True)[0]["caption"] for _ in range(400)]
+    counts = {text: seen.count(text) for text in set(seen)}
+    assert set(counts) == {"glossy red plastic", "red plastic", "glossy plastic"} and len(CAPTION_VARIANTS) == 3
+    assert counts["glossy red plastic"] > counts["red plastic"] > counts["glossy plastic"]  # 0.65 / 0.25 / 0.10
+
+
+def test_vae_reconstruction_loss_weights_normals_and_reads_albedo_in_srgb():
+    images = torch.zeros(3 * 2, 3, 8, 8)  # albedo, material, normal rows, 2 crops each
+    loss, error = reconstruction_loss(images.clone(), images, VAETrainingConfig())
+    assert float(loss) == 0.0 and error.shape == (3, 2, 3 * 8 * 8)
+    config = VAETrainingConfig(gradient_weight=0.0, srgb_weight=0.0, normal_weight=6.0)
+    for row, weight in ((0, 1.0), (2, 1.0), (4, 6.0)):  # a constant 0.1 error in one map type
+        recon = images.clone()
+        recon[row:row + 2] += 0.1
+        expected = weight * (0.1 + 0.01) / 8.0  # (L1 + MSE) x weight / sum of weights
+        assert abs(float(reconstruction_loss(recon, images, config)[0]) - expected) < 1e-6, row
+    # The sRGB term: the same linear error costs more on a dark albedo than on a light one.
+    dark, light = torch.full_like(images, -0.96), torch.full_like(images, 0.6)
+    srgb_only = VAETrainingConfig(gradient_weight=0.0, srgb_weight=1.0)
+    extra = [float(reconstruction_loss(x + 0.02, x, srgb_only)[0]) - float(reconstruction_loss(x + 0.02, x, config)[0])
+             for x in (dark, light)]
+    assert extra[0] > 3 * extra[1] > 0

@@ -251,6 +251,19 @@ def test_named_colours_and_hue_measure():
     assert colours.hue_difference_degrees(350.0, 10.0) == 20.0
 
 
+def test_grey_check_treats_near_black_as_black_not_saturated():
+    def flat(rgb):  # a linear albedo of one colour, [8, 8, 3]
+        return torch.tensor(rgb).expand(8, 8, 3)
+
+    # A decoder that sinks black to 0: HSV saturation 0.96 on (0, 0, 0.0002), but it reads as black.
+    assert colours.mean_albedo_matches("black", flat((0.0, 0.0, 0.0002)))[0]
+    assert colours.mean_albedo_matches("black", flat((0.011, 0.011, 0.011)))[0]
+    # Dark but visibly tinted (sRGB value above DARK_VALUE) still fails, as does a light colour.
+    assert not colours.mean_albedo_matches("black", flat((0.0844, 0.0447, 0.0284)))[0]
+    assert not colours.mean_albedo_matches("black", flat((0.5631, 0.4153, 0.5391)))[0]
+    assert not colours.mean_albedo_matches("grey", flat((0.30, 0.20, 0.18)))[0]
+
+
 def test_chip_and_rust_coverage_parameters_set_the_metal_fraction():
     for coverage in (0.03, 0.07):
         spec = materials.MaterialSpec("painted_metal", "blue", "satin", "chipped", None, {"chip_coverage": coverage}, 1)

@@ -20,6 +20,10 @@ import numpy as np
 import torch
 
 ACHROMATIC_SATURATION = 0.15  # HSV saturation (on sRGB) below which a colour counts as grey
+# sRGB value below which the grey check divides the chroma by this instead of the value: the HSV
+# saturation of a near-black colour is numerical noise (linear (0, 0, 0.0002), which reads as pure
+# black, has saturation 0.96).
+DARK_VALUE = 0.05
 
 
 def srgb_to_linear(x):
@@ -131,7 +135,8 @@ def mean_albedo_matches(name: str, albedo: torch.Tensor, max_hue_degrees: float 
     """Whether the mean of a linear `albedo` [..., 3] fits the named colour.
 
     Chromatic colours: the hue of the mean albedo is within `max_hue_degrees` of the colour's hue.
-    Achromatic colours: the mean albedo's saturation is below `max_grey_saturation` and the median
+    Achromatic colours: the mean albedo's saturation (chroma / max(value, DARK_VALUE), so that
+    near-black is not "saturated") is below `max_grey_saturation` and the median
     pixel's HSV value (brightness of the sRGB encoding; the median, so that white grout between
     black tiles does not count) within `max_grey_value_difference` of the colour's, so "black" is
     not mid-grey (named greys are about 0.2 apart: black 0.11 ... white 0.93).
@@ -140,7 +145,9 @@ def mean_albedo_matches(name: str, albedo: torch.Tensor, max_hue_degrees: float 
     mean = albedo.reshape(-1, 3).double().mean(dim=0).cpu().numpy()
     if is_achromatic(name):
         pixels = linear_to_srgb(albedo.reshape(-1, 3).double().clamp(0.0, 1.0))
-        s, value = saturation(mean), float(pixels.max(dim=1).values.median())
+        _, s, v = _hsv(mean)
+        s = float(s * v / max(float(v), DARK_VALUE))
+        value = float(pixels.max(dim=1).values.median())
         target = brightness(named_colour(name).linear)
         ok = s < max_grey_saturation and abs(value - target) <= max_grey_value_difference
         return ok, (f"{name!r} is achromatic (value {target:.2f}); mean albedo {mean.round(4)} has saturation "

@@ -25,6 +25,10 @@ from torch.utils.data import DataLoader, Dataset
 from ..data import ProceduralMaterialDataset, split_combinations
 
 MAPS = ("albedo", "material", "normal")
+# Captions a training sample is shown with (`caption_variants`) and how often: the full caption,
+# the caption without its finish word, the caption without its colour word(s).
+CAPTION_VARIANTS = ("full", "no finish", "no colour")
+CAPTION_VARIANT_PROBABILITIES = (0.65, 0.25, 0.10)
 
 
 @dataclass
@@ -53,6 +57,28 @@ class MaterialBank:
         if name not in MAPS:
             raise ValueError(f"map name must be one of {MAPS}, got {name!r}")
         return getattr(self, name)
+
+
+def caption_variants(caption: str, finish: str, colour: str) -> tuple[str, str, str]:
+    """(full, without the finish word, without the colour word(s)) of a procedural caption, e.g.
+    "matte black leather" -> ("matte black leather", "black leather", "matte leather").
+
+    Training on the shorter captions too (word dropout, `--word-dropout`) is meant to make each word
+    carry its own meaning: the bundled model, trained on full captions only, reads an unseen
+    combination such as "matte black chipped painted metal" (black chipped painted metal seen only
+    with other finishes) as a whole and paints it pink, the colour of a seen neighbour caption. Only the first occurrence of the
+    colour is dropped (the main colour; joint and vein colours come later in the caption)."""
+    words = caption.split(" ")
+    if not words or words[0] != finish:
+        raise ValueError(f"caption must start with its finish {finish!r}, got {caption!r}")
+    colour_words = colour.split(" ")
+    for start in range(1, len(words) - len(colour_words) + 1):
+        if words[start:start + len(colour_words)] == colour_words:
+            without_colour = words[:start] + words[start + len(colour_words):]
+            break
+    else:
+        raise ValueError(f"caption must name its colour {colour!r}, got {caption!r}")
+    return caption, " ".join(words[1:]), " ".join(without_colour)
 
 
 def _collate(samples: list[dict]) -> dict:
@@ -90,18 +116,26 @@ def make_bank(count: int, size: int, seed: int, workers: int, max_seconds: float
 
 class BankDataset(Dataset):
     """The bank as a `ProceduralMaterialDataset`-like data set: sample i is a dict of float32
-    maps [S, S, 3] (albedo, material, normal) and the strings caption, family, colour, finish."""
+    maps [S, S, 3] (albedo, material, normal) and the strings caption, family, colour, finish.
+    With `word_dropout` the caption is one of `caption_variants`, drawn with
+    CAPTION_VARIANT_PROBABILITIES from torch's generator (seeded per DataLoader worker)."""
 
-    def __init__(self, bank: MaterialBank):
+    def __init__(self, bank: MaterialBank, word_dropout: bool = False):
         if len(bank) < 1:
             raise ValueError("the material bank is empty")
         self.bank = bank
+        self.word_dropout = word_dropout
+        self._probabilities = torch.tensor(CAPTION_VARIANT_PROBABILITIES)
 
     def __len__(self) -> int:
         return len(self.bank)
 
     def __getitem__(self, index: int) -> dict:
         b = self.bank
+        text = b.captions[index]
+        if self.word_dropout:
+            variant = int(torch.multinomial(self._probabilities, 1))
+            text = caption_variants(text, b.finishes[index], b.colours[index])[variant]
         return {"albedo": b.albedo[index].float(), "material": b.material[index].float(),
-                "normal": b.normal[index].float(), "caption": b.captions[index], "family": b.families[index],
+                "normal": b.normal[index].float(), "caption": text, "family": b.families[index],
                 "colour": b.colours[index], "finish": b.finishes[index]}

@@ -6,10 +6,11 @@ same way FLUX got its own: full training of the transformer by flow matching on 
 captions, here the three map types of the procedural materials. It is branch-agnostic, like FLUX:
 one set of weights for every map type, no LoRA, plain (per-image) attention. Each training sample
 is ONE map of one material, the map type drawn uniformly, captioned with the material's plain
-caption ("rough red brick with grey mortar"), the text the product's users write. So the base
-learns, for each caption, a distribution over the three map types, and reads colour, family and
-finish from exactly the prompt embeddings it will get at generation; the per-branch LoRAs of
-stage 1 then only have to pick their map type. (A first build captioned each map with its type,
+caption ("rough red brick with grey mortar"), the text the product's users write (with
+`word_dropout` also the caption without its finish or its colour word, `bank.caption_variants`,
+drawn with CAPTION_VARIANT_PROBABILITIES). So the base learns, for each caption, a distribution
+over the three map types, and reads colour, family and finish from exactly the prompt embeddings
+it will get at generation; the per-branch LoRAs of stage 1 then only have to pick their map type. (A first build captioned each map with its type,
 "normal map of ...": the LoRAs, fed plain captions, had to relearn how to read the prompt and lost
 the colour of most held-out prompts, docs/demo-model.md.)
 
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 import torch
 
 from ..flow import flow_loss, flow_target, noisy_latents, predict_velocity
-from .bank import MAPS, MaterialBank
+from .bank import CAPTION_VARIANT_PROBABILITIES, CAPTION_VARIANTS, MAPS, MaterialBank, caption_variants
 from .vae_training import encode_maps, random_crops, schedule_factor
 
 
@@ -49,14 +50,15 @@ class BaseTrainingConfig:
     ema_decay: float = 0.999
     guidance: float = 1.0  # embedded guidance during training (REFERENCE.md section 3)
     mixed_precision: bool = False  # bf16 autocast on CUDA (see the module docstring)
+    word_dropout: bool = False  # also show captions without finish / colour word (CAPTION_VARIANT_PROBABILITIES)
     seed: int = 0
 
 
 @dataclass
 class BaseData:
     latents: torch.Tensor  # [N, 3, 16, h, w] model space ((mean - shift) * scale), bfloat16
-    embeds: torch.Tensor  # [N, L, D] T5 embeddings of the material captions, bfloat16
-    pooled: torch.Tensor  # [N, Dp] CLIP pooled embeddings, bfloat16
+    embeds: torch.Tensor  # [N, V, L, D] T5 embeddings of the V caption variants of each material, bfloat16
+    pooled: torch.Tensor  # [N, V, Dp] CLIP pooled embeddings of the caption variants, bfloat16
 
 
 @torch.no_grad()
@@ -76,9 +78,10 @@ def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int,
             raw = encode_maps(vae, name, maps, device)
             per_map.append(((raw - vae.config.shift_factor) * vae.config.scaling_factor).to(torch.bfloat16))
         latents.append(torch.stack(per_map, dim=1))
-        e, p = pipe.encode_prompt(bank.captions[start:stop], device=device)
-        embeds.append(e.to(torch.bfloat16))
-        pooled.append(p.to(torch.bfloat16))
+        variants = [caption_variants(bank.captions[i], bank.finishes[i], bank.colours[i]) for i in range(start, stop)]
+        e, p = pipe.encode_prompt([text for v in variants for text in v], device=device)  # material-major
+        embeds.append(e.to(torch.bfloat16).reshape(stop - start, len(CAPTION_VARIANTS), *e.shape[1:]))
+        pooled.append(p.to(torch.bfloat16).reshape(stop - start, len(CAPTION_VARIANTS), -1))
     return BaseData(torch.cat(latents), torch.cat(embeds), torch.cat(pooled))
 
 
@@ -94,6 +97,8 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
     use_bf16 = config.mixed_precision and device.type == "cuda"
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
     count = data.latents.shape[0]
+    variant_probabilities = torch.tensor(CAPTION_VARIANT_PROBABILITIES if config.word_dropout else
+                                         (1.0,) + (0.0,) * (len(CAPTION_VARIANTS) - 1))
     history = []
     began = time.perf_counter()
     step = 0
@@ -105,13 +110,15 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
             group["lr"] = config.lr * schedule_factor(elapsed / config.max_seconds, step, config.warmup_steps)
         index = torch.randint(0, count, (config.batch_size,), generator=generator).to(device)
         branch = torch.randint(0, len(MAPS), (config.batch_size,), generator=generator).to(device)
+        variant = torch.multinomial(variant_probabilities, config.batch_size, replacement=True,
+                                    generator=generator).to(device)
         x0 = data.latents[index, branch].float()
         sigma = torch.rand(config.batch_size, generator=generator).to(device)
         noise = torch.randn(x0.shape, generator=generator).to(device)
         x_t = noisy_latents(x0, noise, sigma)
         with autocast:
-            velocity = predict_velocity(transformer, x_t, sigma, data.embeds[index].float(),
-                                        data.pooled[index].float(), config.guidance, torch.float32)
+            velocity = predict_velocity(transformer, x_t, sigma, data.embeds[index, variant].float(),
+                                        data.pooled[index, variant].float(), config.guidance, torch.float32)
         loss = flow_loss(velocity, flow_target(x0, noise))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -3,7 +3,8 @@
 Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optionally a step cap:
 
 1. bank    procedural materials of the training split, generated once in worker processes;
-2. vae     the 16-channel AutoencoderKL on the three map types (vae_training.py);
+2. vae     the 16-channel AutoencoderKL on the three map types (vae_training.py), or the VAE of
+           an existing model folder (`vae_from`, `--vae`);
 3. base    the FluxTransformer2DModel, fully trained by flow matching on all three map types with
            the plain material captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
            the frozen random text encoders as a diffusers folder: the demo's "FLUX.1-dev";
@@ -29,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from diffusers import AutoencoderKL
 
 from intrinsix.generator import IntrinsiXPipeline, load_pipeline, load_published_lora, save_published_lora
 from intrinsix.generator.defaults import DEFAULTS_FILE
@@ -38,7 +40,7 @@ from .bank import MAPS, make_bank
 from .base_training import BaseTrainingConfig, prepare_base_data, train_base
 from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, run_for_seconds, stage1_config,
                      stage2_config)
-from .vae_training import VAETrainingConfig, relief_round_trip, set_latent_statistics, train_vae
+from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, set_latent_statistics, train_vae
 
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
@@ -64,7 +66,9 @@ class DemoBuildOptions:
     default_steps: int = 20  # num_inference_steps written to intrinsix_defaults.json
     wait_for_kernels: float = 0.0  # seconds stage 2 waits for the compiled kernels to appear
     base_from: Path | None = None  # reuse the VAE, text parts and base transformer of this model folder
+    vae_from: Path | None = None  # reuse the VAE of this model folder (the base and the LoRAs are trained)
     vae_normal_weight: float = VAETrainingConfig.normal_weight  # weight of the normal maps in the VAE loss
+    word_dropout: bool = False  # base, stage 1 and stage 2 also see captions without finish / colour word
     overwrite: bool = False
 
 
@@ -133,7 +137,7 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     seconds = {name: 60.0 * m for name, m in options.minutes.items()}
     cap = options.max_steps if options.max_steps is not None else 1_000_000
     report = {"device": _device_name(device), "sizes": asdict(sizes), "seed": seed, "minutes": options.minutes,
-              "stages": {}}
+              "word_dropout": options.word_dropout, "stages": {}}
     began = time.perf_counter()
 
     # 1. bank
@@ -158,7 +162,7 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     stage1_files = {}
     for intrinsic in MAPS:
         trainer = BankIndependentTrainer(stage1_config(intrinsic, base_dir, options.work_dir / f"stage1_{intrinsic}",
-                                                       bank, settings1), bank)
+                                                       bank, settings1), bank, options.word_dropout)
         run = run_for_seconds(trainer, seconds["stage1"], max_steps=options.max_steps, log=log)
         stage1_files[intrinsic] = str(run.lora_path)
         report["stages"][f"stage1_{intrinsic}"] = _run_report(run)
@@ -172,7 +176,7 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     if not kernels:
         log("stage2: WITHOUT the re-render loss (no compiled kernels): flow loss and cross-intrinsic attention only")
     trainer = BankAlignTrainer(stage2_config(stage1_files, base_dir, options.work_dir / "stage2", bank, settings2),
-                               bank)
+                               bank, options.word_dropout)
     run = run_for_seconds(trainer, seconds["stage2"], max_steps=options.max_steps, log=log)
     report["stages"]["stage2"] = {**_run_report(run), "rerender_loss": kernels}
     del trainer
@@ -196,19 +200,28 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
 
     # 2. vae
     t = time.perf_counter()
-    vae = make_vae(sizes, seed + 1)
-    crop = min(128, sizes.image_size)
-    vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
-                                   normal_weight=options.vae_normal_weight)
-    history = train_vae(vae, device_bank, vae_config, device, log)
-    stats = set_latent_statistics(vae, device_bank, device)
+    if options.vae_from is not None:
+        vae = AutoencoderKL.from_pretrained(str(options.vae_from), subfolder="vae", torch_dtype=torch.float32,
+                                            local_files_only=True).to(device).eval().requires_grad_(False)
+        stage = {"from": str(options.vae_from), "shift_factor": vae.config.shift_factor,
+                 "scaling_factor": vae.config.scaling_factor}
+    else:
+        vae = make_vae(sizes, seed + 1)
+        crop = min(128, sizes.image_size)
+        vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
+                                       normal_weight=options.vae_normal_weight)
+        history = train_vae(vae, device_bank, vae_config, device, log)
+        stats = set_latent_statistics(vae, device_bank, device)
+        stage = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
+                 "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
+                 "normal_weight": vae_config.normal_weight, **stats}
     relief = relief_round_trip(vae, device_bank, device)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
-    report["stages"]["vae"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
-                               "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
-                               "normal_weight": vae_config.normal_weight,
-                               **stats, "relief_degrees_in_out": relief}
+    colours = colour_round_trip(vae, device_bank, device)
+    log("vae: albedos whose colour check passes after a round trip: "
+        + ", ".join(f"{colour} {a}/{b}" for colour, (a, b) in colours.items()))
+    report["stages"]["vae"] = {**stage, "relief_degrees_in_out": relief, "colour_round_trip_passed": colours}
 
     # 3. base transformer
     t = time.perf_counter()
@@ -218,7 +231,8 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     data = prepare_base_data(pipe, device_bank, device, seed + 5)
     del device_bank
     history = train_base(transformer, data, BaseTrainingConfig(max_seconds=seconds["base"], max_steps=cap,
-                                                               seed=seed + 6), device, log)
+                                                               word_dropout=options.word_dropout, seed=seed + 6),
+                         device, log)
     del data
     pipe.to("cpu").save_pretrained(str(base_dir))
     report["stages"]["base"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),

@@ -3,9 +3,10 @@
     intrinsix train demo --out DIR [--device auto|cpu|cuda[:N]] [--minutes-per-stage M | STAGE=M,...]
                          [--seed S] [--preset demo|tiny] [--bank-size N] [--bank-workers W]
                          [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
-                         [--base MODEL_DIR] [--vae-normal-weight W]
+                         [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
+                        [--vae-round-trip]
 
 The same commands run without the console script as `python -m intrinsix.training.demo train|eval ...`.
 """
@@ -75,8 +76,14 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                    help="how long stage 2 waits for the compiled kernels (a build running beside this one)")
     p.add_argument("--base", type=Path, default=None, metavar="MODEL_DIR",
                    help="skip the VAE and base stages: take those parts from this model folder (its LoRA is ignored)")
+    p.add_argument("--vae", type=Path, default=None, metavar="MODEL_DIR",
+                   help="skip the VAE stage: take the VAE (with its latent statistics) from this model folder "
+                        "and train the base and the LoRAs on its latents")
     p.add_argument("--vae-normal-weight", type=_non_negative("--vae-normal-weight", float), default=None,
                    help="weight of the normal maps in the VAE loss (default 6; the albedo and material maps weigh 1)")
+    p.add_argument("--word-dropout", action="store_true",
+                   help="train the base and the LoRAs also on captions without their finish or colour word "
+                        "(experimental: not yet built at full size, docs/demo-model.md)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
     p.set_defaults(func=_cmd_train_demo)
@@ -106,6 +113,14 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print(f"intrinsix train demo: error: --base {args.base} is not a model folder (no model_index.json)",
               file=sys.stderr)
         return 2
+    if args.vae is not None and not (args.vae / "vae" / "config.json").is_file():
+        print(f"intrinsix train demo: error: --vae {args.vae} is not a model folder with a VAE (no vae/config.json)",
+              file=sys.stderr)
+        return 2
+    if args.vae is not None and args.base is not None:
+        print("intrinsix train demo: error: --vae and --base exclude each other (--base keeps the VAE too)",
+              file=sys.stderr)
+        return 2
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
     out = args.out.resolve()
     options = DemoBuildOptions(
@@ -114,7 +129,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         bank_size=args.bank_size, workers=workers, default_steps=args.default_steps,
         # The tiny preset is for smoke tests: the smallest batches the trainers take.
         stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
-        wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, overwrite=args.overwrite)
+        wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
+        word_dropout=args.word_dropout, overwrite=args.overwrite)
     if args.vae_normal_weight is not None:
         options.vae_normal_weight = args.vae_normal_weight
     try:
@@ -143,6 +159,10 @@ def add_eval_demo(eval_sub: argparse._SubParsersAction, name: str = "demo") -> N
     p.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG (default: <out>/contact-sheet.png)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="prompt and noise seed (default 0)")
+    p.add_argument("--vae-round-trip", action="store_true",
+                   help="instead of generating, check the procedural materials the prompts name after a round "
+                        "trip through the model's VAE (the best any transformer on it can score); writes "
+                        "vae_round_trip.json")
     p.set_defaults(func=_cmd_eval_demo)
 
 
@@ -150,7 +170,7 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
     from intrinsix.cli.generate import default_model_dir
 
     from .contact_sheet import write_contact_sheet
-    from .evaluate import evaluate, write_report
+    from .evaluate import evaluate, vae_round_trip_ceiling, write_report
 
     model = args.model if args.model is not None else default_model_dir()
     if not model.is_dir():
@@ -161,6 +181,13 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
     except argparse.ArgumentTypeError as error:
         print(f"intrinsix eval demo: error: {error}", file=sys.stderr)
         return 2
+    if args.vae_round_trip:
+        report = vae_round_trip_ceiling(model, args.prompts, args.seed, device)
+        path = write_report(report, args.out / "vae_round_trip.json")
+        for name, rate in report["pass_rates"].items():
+            print(f"{name:<28}  {round(rate * report['prompts']):>3}/{report['prompts']:<3}  {100 * rate:5.1f} %")
+        print(path)
+        return 0
     report, generated = evaluate(model, args.prompts, args.seed, device, log=lambda text: print(text, flush=True))
     path = write_report(report, args.out / "eval.json")
     sheet = write_contact_sheet(generated, report, args.sheet or args.out / "contact-sheet.png")

@@ -56,14 +56,21 @@ class EvalPrompt:
 
 def held_out_prompts(count: int, seed: int = 0) -> list[EvalPrompt]:
     """`count` prompts cycling over the held-out combinations (count 0 = one per combination)."""
-    combos = split_combinations()[1]
-    count = count or len(combos)
     prompts = []
-    for i in range(count):
-        family, colour, finish = combos[i % len(combos)]
-        spec = sample_spec(seed * 100_003 + i, family=family, colour=colour, finish=finish)
-        prompts.append(EvalPrompt(caption(spec), family, colour, finish, spec.variant, spec.secondary, seed + i, True))
+    for spec, i in held_out_specs(count, seed):
+        prompts.append(EvalPrompt(caption(spec), spec.family, spec.colour, spec.finish, spec.variant, spec.secondary,
+                                  seed + i, True))
     return prompts
+
+
+def held_out_specs(count: int, seed: int = 0) -> list[tuple[MaterialSpec, int]]:
+    """(procedural spec, prompt index) of the `held_out_prompts`: the material each prompt names."""
+    combos = split_combinations()[1]
+    out = []
+    for i in range(count or len(combos)):
+        family, colour, finish = combos[i % len(combos)]
+        out.append((sample_spec(seed * 100_003 + i, family=family, colour=colour, finish=finish), i))
+    return out
 
 
 def finish_partners(prompt: EvalPrompt) -> list[EvalPrompt]:
@@ -208,6 +215,50 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
     }
     generated = [cache[f"{p.prompt}|{p.seed}"] for p in main + metals]
     return report, generated
+
+
+@torch.no_grad()
+def vae_round_trip_ceiling(model_dir: str | Path, count: int = 0, seed: int = 0,
+                           device: str | torch.device = "cpu", size: int | None = None) -> dict:
+    """The colour and normal checks on the procedural materials the held-out prompts name, as
+    they are and after a round trip through the model's VAE (encode, posterior mean, decode). Every
+    generated map passes through that decoder, so the round-trip pass rate bounds what any
+    transformer on this VAE can reach."""
+    from diffusers import AutoencoderKL
+
+    from intrinsix.generator.defaults import generation_defaults
+
+    from ..components import to_vae_input
+    from ..data.materials import generate_material
+
+    size = size or generation_defaults(model_dir)["size"]
+    vae = AutoencoderKL.from_pretrained(str(model_dir), subfolder="vae", torch_dtype=torch.float32,
+                                        local_files_only=True).to(device).eval()
+
+    def round_trip(name: str, image: torch.Tensor) -> torch.Tensor:  # [S, S, 3] -> [S, S, 3] on the CPU
+        pixels = to_vae_input(name, image[None].to(device))
+        return vae.decode(vae.encode(pixels).latent_dist.mean).sample[0].permute(1, 2, 0).float().cpu()
+
+    references: dict[str, tuple[float, float]] = {}
+    rows = []
+    for spec, _ in held_out_specs(count, seed):
+        material = generate_material(spec, size)
+        albedo = ((round_trip("albedo", material.albedo) + 1.0) * 0.5).clamp(0.0, 1.0)
+        normal = torch.nn.functional.normalize(round_trip("normal", material.normal), dim=-1)
+        if spec.family not in references:
+            references[spec.family] = relief_reference(spec.family, size)
+        checks = {"procedural": (mean_albedo_matches(spec.colour, material.albedo),
+                                 check_normals(material.normal, references[spec.family])),
+                  "round_trip": (mean_albedo_matches(spec.colour, albedo),
+                                 check_normals(normal, references[spec.family]))}
+        rows.append({"prompt": caption(spec), **{
+            key: {"albedo_colour": {"ok": bool(colour[0]), "why": colour[1]},
+                  "normals": {"ok": bool(normals[0]), "why": normals[1]}}
+            for key, (colour, normals) in checks.items()}})
+    rates = {f"{criterion} ({key})": sum(r[key][criterion]["ok"] for r in rows) / len(rows)
+             for key in ("procedural", "round_trip") for criterion in ("albedo_colour", "normals")}
+    return {"model": str(model_dir), "size": size, "seed": seed, "prompts": len(rows), "pass_rates": rates,
+            "rows": rows}
 
 
 def write_report(report: dict, path: str | Path) -> Path:

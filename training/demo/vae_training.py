@@ -13,7 +13,9 @@ and grout lines and the bevel slopes that make the relief, are what a short trai
 the normal map weighted `normal_weight` (its relief is a small signal on top of z ~ 1); for the
 albedo also `srgb_weight` times the L1 of the sRGB-encoded reconstruction (names of colours are
 judged on the sRGB encoding, where a dark linear albedo of 0.01 is 0.1: a first build reproduced
-"black" with linear errors of 0.005 that read as strongly tinted); plus
+"black" with linear errors of 0.005 that read as strongly tinted; the term is taken on the
+reconstruction clamped to [0, 1], so decoded blacks may sink to 0: a build that extended it below
+0 with weight 2 reproduced black but lost all relief, brick 10.2 -> 0.3 deg); plus
 `kl_weight` times the mean KL to N(0, 1) per latent element (keeps the latent bounded; it is
 rescaled afterwards anyway). The decoder sees the posterior mean plus `latent_noise` times the
 posterior standard deviation times N(0, 1): a first build that decoded full posterior samples lost
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 import torch
 
 from ..components import to_vae_input
+from ..data.colours import mean_albedo_matches
 from .bank import MAPS, MaterialBank
 from .evaluate import mean_tilt_degrees
 
@@ -100,6 +103,30 @@ def random_crops(
     return images
 
 
+def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETrainingConfig
+                        ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The weighted reconstruction loss of the module docstring for a batch of the three map types
+    in MAPS order (`recon`, `images`: [3B, 3, H, W] in [-1, 1], B crops per map type); returns
+    (loss, per-pixel error [3, B, 3 * H * W])."""
+    count = images.shape[0] // len(MAPS)
+    difference = recon.float() - images  # [3B, 3, H, W]
+    error = difference.reshape(len(MAPS), count, -1)
+    per_map = error.abs().mean(dim=(1, 2)) + (error ** 2).mean(dim=(1, 2))
+    if config.gradient_weight > 0:
+        dx = (difference[..., :, 1:] - difference[..., :, :-1]).abs().reshape(len(MAPS), count, -1)
+        dy = (difference[..., 1:, :] - difference[..., :-1, :]).abs().reshape(len(MAPS), count, -1)
+        per_map = per_map + config.gradient_weight * (dx.mean(dim=(1, 2)) + dy.mean(dim=(1, 2)))
+    if config.srgb_weight > 0:
+        # Albedo rows come first (MAPS order).
+        recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
+        target_srgb = srgb_encode((images[:count] + 1.0) * 0.5)
+        srgb = (recon_srgb - target_srgb).abs().mean()
+        per_map = per_map + torch.stack([config.srgb_weight * srgb, srgb.new_zeros(()), srgb.new_zeros(())])
+    weights = {"albedo": 1.0, "material": 1.0, "normal": config.normal_weight}
+    loss = sum(weights[name] * per_map[k] for k, name in enumerate(MAPS)) / sum(weights.values())
+    return loss, error
+
+
 def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfig, device: torch.device,
               log=print) -> list[dict]:
     """Train `vae` in place on the bank (see the module docstring); returns one row per step
@@ -110,7 +137,6 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=1e-4, betas=(0.9, 0.99))
     generator = torch.Generator().manual_seed(config.seed)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
-    weights = {"albedo": 1.0, "material": 1.0, "normal": config.normal_weight}
     history = []
     began = time.perf_counter()
     step = 0
@@ -128,20 +154,7 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
             posterior = vae.encode(images).latent_dist
             noise = torch.randn(posterior.mean.shape, device=device, dtype=posterior.mean.dtype)
             recon = vae.decode(posterior.mean + config.latent_noise * posterior.std * noise).sample
-        difference = recon.float() - images  # [3B, 3, crop, crop]
-        error = difference.reshape(len(MAPS), config.batch_size, -1)
-        per_map = error.abs().mean(dim=(1, 2)) + (error ** 2).mean(dim=(1, 2))
-        if config.gradient_weight > 0:
-            dx = (difference[..., :, 1:] - difference[..., :, :-1]).abs().reshape(len(MAPS), config.batch_size, -1)
-            dy = (difference[..., 1:, :] - difference[..., :-1, :]).abs().reshape(len(MAPS), config.batch_size, -1)
-            per_map = per_map + config.gradient_weight * (dx.mean(dim=(1, 2)) + dy.mean(dim=(1, 2)))
-        if config.srgb_weight > 0:
-            count = config.batch_size  # albedo rows come first (MAPS order)
-            recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
-            target_srgb = srgb_encode((images[:count] + 1.0) * 0.5)
-            srgb = (recon_srgb - target_srgb).abs().mean()
-            per_map = per_map + torch.stack([config.srgb_weight * srgb, srgb.new_zeros(()), srgb.new_zeros(())])
-        reconstruction = sum(weights[name] * per_map[k] for k, name in enumerate(MAPS)) / sum(weights.values())
+        reconstruction, error = reconstruction_loss(recon, images, config)
         kl = posterior.kl().float().mean() / posterior.mean[0].numel()
         loss = reconstruction + config.kl_weight * kl
         optimizer.zero_grad(set_to_none=True)
@@ -188,6 +201,22 @@ def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
         decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample.float()  # [n, 3, S, S]
         decoded = torch.nn.functional.normalize(decoded.permute(0, 2, 3, 1), dim=-1)
         out[family] = [round(mean_tilt_degrees(normals), 2), round(mean_tilt_degrees(decoded), 2)]
+    return out
+
+
+@torch.no_grad()
+def colour_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_colour: int = 8) -> dict:
+    """{colour: [bank albedos whose colour check passes after a VAE round trip, albedos tried]}
+    over up to `per_colour` bank materials of each colour (`colours.mean_albedo_matches`, the
+    evaluation's check): which colour words the decoder can reproduce at all."""
+    out = {}
+    for colour in sorted(set(bank.colours)):
+        index = [i for i, c in enumerate(bank.colours) if c == colour][:per_colour]
+        albedo = bank.albedo[index].to(device).float()  # [n, S, S, 3] linear
+        decoded = vae.decode(vae.encode(to_vae_input("albedo", albedo).to(vae.dtype)).latent_dist.mean).sample
+        decoded = ((decoded.float().permute(0, 2, 3, 1) + 1.0) * 0.5).clamp(0.0, 1.0)
+        passed = sum(mean_albedo_matches(colour, image.cpu())[0] for image in decoded)
+        out[colour] = [int(passed), len(index)]
     return out
 
 
