@@ -79,6 +79,19 @@ def image_to_vae_input(branch: int, image: torch.Tensor) -> torch.Tensor:  # [N,
     return (image.clamp(0.0, 1.0) * 2.0 - 1.0).permute(0, 3, 1, 2)
 
 
+def vae_output_to_image(branch: int, pixels: torch.Tensor) -> torch.Tensor:  # [N, 3, H, W] ~[-1, 1] -> [N, H, W, 3]
+    """The inverse of `image_to_vae_input` for decoded pixels (float32, on their device):
+    albedo/material (x + 1) / 2 clamped to [0, 1]; normals clamped to [-1, 1] and normalised, a
+    zero vector becoming +z (facing the viewer)."""
+    images = ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
+    if branch != 2:
+        return images
+    normal = 2.0 * images - 1.0
+    length = normal.norm(dim=-1, keepdim=True)
+    facing = torch.tensor([0.0, 0.0, 1.0], device=normal.device).expand_as(normal)
+    return torch.where(length > 1e-6, normal / length.clamp_min(1e-6), facing)
+
+
 def broadcast_rows(t: torch.Tensor, rows: int, name: str) -> torch.Tensor:
     if t.shape[0] == rows:
         return t

@@ -22,7 +22,8 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
 from .branches import BRANCHES, NUM_BRANCHES, branch_index
-from .conditioning import BranchCondition, PreparedCondition, broadcast_rows, image_to_vae_input, mask_to_latent
+from .conditioning import (BranchCondition, PreparedCondition, broadcast_rows, image_to_vae_input, mask_to_latent,
+                           vae_output_to_image)
 from .latents import image_position_ids, text_position_ids, timestep_shift_mu
 from .tiling import LatentRoller, vae_wraparound
 
@@ -220,14 +221,8 @@ class IntrinsiXPipeline(DiffusionPipeline):
     def decode_latents(self, latents: torch.Tensor) -> dict[str, torch.Tensor]:
         """[3G, 16, h, w] model-space latents -> {'albedo','material','normal': [G, H, W, 3] float32 CPU}."""
         z = latents / self.vae.config.scaling_factor + self.vae.config.shift_factor
-        images = self.vae.decode(z.to(self.vae.dtype), return_dict=False)[0].float()  # [3G, 3, H, W] ~[-1, 1]
-        images = ((images + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1).cpu()
-        albedo, material, normal01 = images[0::3], images[1::3], images[2::3]
-        normal = 2.0 * normal01 - 1.0
-        length = normal.norm(dim=-1, keepdim=True)
-        facing = torch.tensor([0.0, 0.0, 1.0]).expand_as(normal)
-        normal = torch.where(length > 1e-6, normal / length.clamp_min(1e-6), facing)
-        return {"albedo": albedo.contiguous(), "material": material.contiguous(), "normal": normal.contiguous()}
+        images = self.vae.decode(z.to(self.vae.dtype), return_dict=False)[0].float().cpu()  # [3G, 3, H, W] ~[-1, 1]
+        return {name: vae_output_to_image(k, images[k::NUM_BRANCHES]).contiguous() for k, name in enumerate(BRANCHES)}
 
     def _prepare_conditions(self, conditioning, groups, height, width, device) -> dict[int, PreparedCondition]:
         prepared = {}

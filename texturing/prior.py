@@ -15,7 +15,7 @@ from collections.abc import Callable
 import torch
 
 from intrinsix.generator import branch_index, pack_latents, timestep_shift_mu, unpack_latents
-from intrinsix.generator.conditioning import image_to_vae_input
+from intrinsix.generator.conditioning import image_to_vae_input, vae_output_to_image
 from intrinsix.generator.latents import image_position_ids, text_position_ids
 
 TextEncoder = Callable[[str], tuple[torch.Tensor, torch.Tensor]]
@@ -68,20 +68,14 @@ class IntrinsiXPrior:
     @torch.no_grad()
     def decode(self, latents: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """{branch: [N, 16, h, w] model-space latents} -> {branch: [N, H, W, 3]} on the prior's device:
-        albedo / material in [0, 1], normals unit vectors (the inverse mapping of `encode`, as the
-        pipeline's decode_latents), all branches in one VAE decoder call."""
+        albedo / material in [0, 1], normals unit vectors (`vae_output_to_image`, as the pipeline's
+        decode_latents), all branches in one VAE decoder call."""
         vae = self.pipe.vae
         names = list(latents)
         z = torch.cat([latents[b] for b in names]) / vae.config.scaling_factor + vae.config.shift_factor
-        images = vae.decode(z.to(device=vae.device, dtype=vae.dtype), return_dict=False)[0].float()
-        images = images.permute(0, 2, 3, 1)  # [sum N, H, W, 3] in ~[-1, 1]
-        out = {}
-        for b, part in zip(names, images.split([latents[b].shape[0] for b in names])):
-            if b == "normal":
-                out[b] = torch.nn.functional.normalize(part, dim=-1)
-            else:
-                out[b] = ((part + 1.0) * 0.5).clamp(0.0, 1.0)
-        return out
+        images = vae.decode(z.to(device=vae.device, dtype=vae.dtype), return_dict=False)[0]  # [sum N, 3, H, W]
+        parts = images.split([latents[b].shape[0] for b in names])
+        return {b: vae_output_to_image(branch_index(b), part) for b, part in zip(names, parts)}
 
     def timestep_shift(self, height: int, width: int) -> float:
         config = self.pipe.scheduler.config

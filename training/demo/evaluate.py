@@ -56,21 +56,18 @@ class EvalPrompt:
 
 def held_out_prompts(count: int, seed: int = 0) -> list[EvalPrompt]:
     """`count` prompts cycling over the held-out combinations (count 0 = one per combination)."""
-    prompts = []
-    for spec, i in held_out_specs(count, seed):
-        prompts.append(EvalPrompt(caption(spec), spec.family, spec.colour, spec.finish, spec.variant, spec.secondary,
-                                  seed + i, True))
-    return prompts
+    return [EvalPrompt(caption(spec), spec.family, spec.colour, spec.finish, spec.variant, spec.secondary, seed + i,
+                       True) for i, spec in enumerate(held_out_specs(count, seed))]
 
 
-def held_out_specs(count: int, seed: int = 0) -> list[tuple[MaterialSpec, int]]:
-    """(procedural spec, prompt index) of the `held_out_prompts`: the material each prompt names."""
+def held_out_specs(count: int, seed: int = 0) -> list[MaterialSpec]:
+    """The procedural specs of the `held_out_prompts`: the material each prompt names."""
     combos = split_combinations()[1]
-    out = []
+    specs = []
     for i in range(count or len(combos)):
         family, colour, finish = combos[i % len(combos)]
-        out.append((sample_spec(seed * 100_003 + i, family=family, colour=colour, finish=finish), i))
-    return out
+        specs.append(sample_spec(seed * 100_003 + i, family=family, colour=colour, finish=finish))
+    return specs
 
 
 def finish_partners(prompt: EvalPrompt) -> list[EvalPrompt]:
@@ -228,23 +225,18 @@ def vae_round_trip_ceiling(model_dir: str | Path, count: int = 0, seed: int = 0,
 
     from intrinsix.generator.defaults import generation_defaults
 
-    from ..components import to_vae_input
     from ..data.materials import generate_material
+    from .vae_training import vae_round_trip  # (vae_training imports this module)
 
     size = size or generation_defaults(model_dir)["size"]
     vae = AutoencoderKL.from_pretrained(str(model_dir), subfolder="vae", torch_dtype=torch.float32,
                                         local_files_only=True).to(device).eval()
-
-    def round_trip(name: str, image: torch.Tensor) -> torch.Tensor:  # [S, S, 3] -> [S, S, 3] on the CPU
-        pixels = to_vae_input(name, image[None].to(device))
-        return vae.decode(vae.encode(pixels).latent_dist.mean).sample[0].permute(1, 2, 0).float().cpu()
-
     references: dict[str, tuple[float, float]] = {}
     rows = []
-    for spec, _ in held_out_specs(count, seed):
+    for spec in held_out_specs(count, seed):
         material = generate_material(spec, size)
-        albedo = ((round_trip("albedo", material.albedo) + 1.0) * 0.5).clamp(0.0, 1.0)
-        normal = torch.nn.functional.normalize(round_trip("normal", material.normal), dim=-1)
+        albedo = vae_round_trip(vae, "albedo", material.albedo[None].to(device))[0].cpu()
+        normal = vae_round_trip(vae, "normal", material.normal[None].to(device))[0].cpu()
         if spec.family not in references:
             references[spec.family] = relief_reference(spec.family, size)
         checks = {"procedural": (mean_albedo_matches(spec.colour, material.albedo),

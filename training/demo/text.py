@@ -1,9 +1,9 @@
 """Tokenizers and text encoders of the demo model, built from the procedural caption vocabulary.
 
 The demo model only ever sees captions of the procedural materials (`training.data`): a closed
-vocabulary of 54 words ("polished", "gold", "tiles", "mortar", ...). The tokenizers are trained on every caption the
-generator can produce, so that each of these words is ONE token; any other text still tokenizes
-(bytes for CLIP, characters for T5), it just carries no learnt meaning.
+vocabulary of 54 words ("polished", "gold", "tiles", "mortar", ...). The tokenizers are trained
+on every caption the generator can produce, so that each of these words is ONE token; any other
+text still tokenizes (bytes for CLIP, characters for T5), it just carries no learnt meaning.
 
 - CLIP tokenizer: byte-level BPE (`CLIPTokenizer`, the FLUX.1 `tokenizer/` folder format), merges
   learnt by the `tokenizers` BPE trainer on the caption corpus, 77 tokens.

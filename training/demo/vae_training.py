@@ -39,6 +39,9 @@ from dataclasses import dataclass
 
 import torch
 
+from intrinsix.generator import branch_index
+from intrinsix.generator.conditioning import vae_output_to_image
+
 from ..components import to_vae_input
 from ..data.colours import mean_albedo_matches
 from .bank import MAPS, MaterialBank
@@ -189,6 +192,15 @@ def encode_maps(vae: torch.nn.Module, name: str, maps: torch.Tensor, device: tor
 
 
 @torch.no_grad()
+def vae_round_trip(vae: torch.nn.Module, name: str, maps: torch.Tensor) -> torch.Tensor:
+    """Maps [N, S, S, 3] of type `name` (albedo / material in [0, 1], normals unit vectors) encoded
+    (posterior mean) and decoded, back in the same conventions as the pipeline decodes them
+    (`vae_output_to_image`); float32 on the maps' device."""
+    pixels = to_vae_input(name, maps.float()).to(vae.dtype)
+    return vae_output_to_image(branch_index(name), vae.decode(vae.encode(pixels).latent_dist.mean).sample)
+
+
+@torch.no_grad()
 def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_family: int = 8) -> dict:
     """{family: [mean tilt of the bank's normals, mean tilt after a VAE round trip]} in degrees,
     over up to `per_family` bank materials of each family: how much relief the VAE keeps (the
@@ -197,9 +209,7 @@ def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
     for family in sorted(set(bank.families)):
         index = [i for i, f in enumerate(bank.families) if f == family][:per_family]
         normals = bank.normal[index].to(device).float()  # [n, S, S, 3]
-        pixels = to_vae_input("normal", normals).to(vae.dtype)
-        decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample.float()  # [n, 3, S, S]
-        decoded = torch.nn.functional.normalize(decoded.permute(0, 2, 3, 1), dim=-1)
+        decoded = vae_round_trip(vae, "normal", normals)
         out[family] = [round(mean_tilt_degrees(normals), 2), round(mean_tilt_degrees(decoded), 2)]
     return out
 
@@ -212,9 +222,7 @@ def colour_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
     out = {}
     for colour in sorted(set(bank.colours)):
         index = [i for i, c in enumerate(bank.colours) if c == colour][:per_colour]
-        albedo = bank.albedo[index].to(device).float()  # [n, S, S, 3] linear
-        decoded = vae.decode(vae.encode(to_vae_input("albedo", albedo).to(vae.dtype)).latent_dist.mean).sample
-        decoded = ((decoded.float().permute(0, 2, 3, 1) + 1.0) * 0.5).clamp(0.0, 1.0)
+        decoded = vae_round_trip(vae, "albedo", bank.albedo[index].to(device))  # [n, S, S, 3] linear
         passed = sum(mean_albedo_matches(colour, image.cpu())[0] for image in decoded)
         out[colour] = [int(passed), len(index)]
     return out
