@@ -103,6 +103,9 @@ def test_eval_prompts_are_held_out_and_partners_differ_only_in_the_finish():
         for p in partners:
             assert p.prompt.split() == [p.finish if w == prompt.finish else w for w in prompt.prompt.split()]
             assert p.seed == prompt.seed
+            assert p.held_out == ((p.family, p.colour, p.finish) in held)
+    # Every held-out prompt has at least one trained partner: the seen control covers every prompt.
+    assert all(any(not p.held_out for p in finish_partners(prompt)) for prompt in prompts)
     metals = metal_prompts()
     assert len(metals) == 9 and all(FAMILIES[p.family].is_metal and not p.held_out for p in metals)
     assert FINISH_ORDER.index("polished") < FINISH_ORDER.index("rough")

@@ -12,6 +12,7 @@ from safetensors import safe_open
 from intrinsix.cli.main import main
 from intrinsix.generator import adapted_linear_names, branch_lora_modules, detect_lora_layout, load_pipeline
 from intrinsix.generator.defaults import generation_defaults
+from intrinsix.training.data.vocabulary import FAMILIES
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,30 @@ def test_eval_vae_round_trip_checks_the_named_materials_through_the_vae(built, t
     assert [row["prompt"] for row in report["rows"]] == ["satin beige subway tiles with dark grey grout",
                                                          "satin green ceramic tiles with grey grout"]
     assert "normals (round_trip)" in capsys.readouterr().out
+
+
+def test_eval_generates_checks_and_reports_the_seen_control(built, tmp_path, capsys):
+    code = main(["eval", "demo", "--model", str(built), "--prompts", "2", "--device", "cpu", "--out", str(tmp_path)])
+    assert code == 0
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert (tmp_path / "contact-sheet.png").stat().st_size > 0
+    held = [row for row in report["prompts"] if row["prompt"]["held_out"]]
+    assert [row["prompt"]["prompt"] for row in held] == ["satin beige subway tiles with dark grey grout",
+                                                        "satin green ceramic tiles with grey grout"]
+    # The seen control: the trained finishes of the two tile prompts, generated for the roughness
+    # order anyway (no extra generation), with the colour and normal checks.
+    control = report["seen_control"]
+    assert control and all(not row["prompt"]["held_out"] for row in control)
+    assert {row["prompt"]["colour"] for row in control} == {"beige", "green"}
+    trained = {(row["prompt"]["family"], row["prompt"]["colour"], row["prompt"]["finish"]) for row in control}
+    assert not trained & {("ceramic_tiles", "beige", "satin"), ("ceramic_tiles", "green", "satin")}
+    partners = len(FAMILIES["ceramic_tiles"].finishes) - 1
+    assert len(report["finish_pairs"]) == 2 * partners
+    assert len(control) == 2 * partners  # every other finish of beige and green tiles was trained
+    assert report["generations"] == 2 + 2 * partners + 9  # held-out, their partners, the metal set
+    rates = report["pass_rates"]
+    assert rates["albedo colour (seen control)"]["total"] == rates["normals (seen control)"]["total"] == len(control)
+    assert "albedo colour (seen control)" in capsys.readouterr().out
 
 
 def test_existing_output_needs_overwrite(built, capsys):

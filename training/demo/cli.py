@@ -83,7 +83,7 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                    help="weight of the normal maps in the VAE loss (default 6; the albedo and material maps weigh 1)")
     p.add_argument("--word-dropout", action="store_true",
                    help="train the base and the LoRAs also on captions without their finish or colour word "
-                        "(experimental: not yet built at full size, docs/demo-model.md)")
+                        "(measured at full size without gain, docs/demo-model.md)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
     p.set_defaults(func=_cmd_train_demo)

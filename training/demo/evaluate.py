@@ -5,7 +5,12 @@ Prompts NOT used in training: the held-out (family, colour, finish) combinations
 written as the procedural generator would caption it (variant and joint colour drawn from the
 prompt seed). No metal combination is held out by that split (each metal family has one colour),
 so the metallic check of metals runs on a second set, one prompt per metal (family, colour) pair
-with a finish drawn by the seed: seen combinations, reported apart.
+with a finish drawn by the seed: seen combinations, reported apart. A third set, the seen control,
+costs no generation: the roughness order already generates every held-out prompt with the other
+finishes of its family, and those whose combination was trained (same words, variant, joint colour
+and seed; only the finish differs) get the colour and normal checks too. A model that passes the
+control but misses the held-out prompts fails to compose words it knows; one that misses both does
+not reproduce its training captions.
 
 Criteria, each a pass / fail per generated set (albedo, material, normal of one prompt and seed):
 
@@ -71,13 +76,15 @@ def held_out_specs(count: int, seed: int = 0) -> list[MaterialSpec]:
 
 
 def finish_partners(prompt: EvalPrompt) -> list[EvalPrompt]:
-    """The same material with every other finish of its family (same variant, joint colour and seed)."""
+    """The same material with every other finish of its family (same variant, joint colour and
+    seed); `held_out` tells whether that combination is one of the held-out ones."""
+    held = set(split_combinations()[1])
     out = []
     for finish in FAMILIES[prompt.family].finishes:
         if finish != prompt.finish:
             text = caption(MaterialSpec(prompt.family, prompt.colour, finish, prompt.variant, prompt.secondary, {}, 0))
             out.append(EvalPrompt(text, prompt.family, prompt.colour, finish, prompt.variant, prompt.secondary,
-                                  prompt.seed, prompt.held_out))
+                                  prompt.seed, (prompt.family, prompt.colour, finish) in held))
     return out
 
 
@@ -192,6 +199,16 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
         passed = sum(1 for ok in items if ok)
         return {"passed": passed, "total": len(items), "rate": round(passed / len(items), 4) if items else math.nan}
 
+    # The seen control: the partners of the roughness order whose combination was trained.
+    control = []
+    for key in dict.fromkeys(f"{p.prompt}|{p.seed}" for prompt in main for p in finish_partners(prompt)
+                             if not p.held_out):
+        g = cache[key]
+        checks = {"albedo_colour": mean_albedo_matches(g.prompt.colour, g.albedo),
+                  "normals": check_normals(g.normal, references[g.prompt.family])}
+        control.append({"prompt": asdict(g.prompt), "checks": {k: {"ok": bool(ok), "why": why}
+                                                                for k, (ok, why) in checks.items()}})
+
     held = [r for r in rows if r["prompt"]["held_out"]]
     seen_metals = [r for r in rows if not r["prompt"]["held_out"]]
     report = {
@@ -204,11 +221,14 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
             "albedo colour (metal set)": rate(r["checks"]["albedo_colour"]["ok"] for r in seen_metals),
             "normals (held-out)": rate(r["checks"]["normals"]["ok"] for r in held),
             "normals (metal set)": rate(r["checks"]["normals"]["ok"] for r in seen_metals),
+            "albedo colour (seen control)": rate(r["checks"]["albedo_colour"]["ok"] for r in control),
+            "normals (seen control)": rate(r["checks"]["normals"]["ok"] for r in control),
         },
         "seconds_per_generation": round(sum(g.seconds for g in cache.values()) / len(cache), 2),
         "generations": len(cache),
         "prompts": rows,
         "finish_pairs": pairs,
+        "seen_control": control,
     }
     generated = [cache[f"{p.prompt}|{p.seed}"] for p in main + metals]
     return report, generated
