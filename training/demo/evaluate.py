@@ -174,18 +174,24 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
         return cache[key]
 
     references: dict[str, tuple[float, float]] = {}
+
+    def check(prompt: EvalPrompt, g: Generated, metallic: bool = True) -> dict:
+        """{criterion: {"ok", "why"}} of one generated set (the metallic check optional)."""
+        if prompt.family not in references:
+            references[prompt.family] = relief_reference(prompt.family, size)
+        checks = {"metallic": check_metallic(prompt.family, g.material)} if metallic else {}
+        checks["albedo_colour"] = mean_albedo_matches(prompt.colour, g.albedo)
+        checks["normals"] = check_normals(g.normal, references[prompt.family])
+        return {k: {"ok": bool(ok), "why": why} for k, (ok, why) in checks.items()}
+
     rows = []
     for prompt in main + metals:
         g = run(prompt)
-        if prompt.family not in references:
-            references[prompt.family] = relief_reference(prompt.family, size)
-        checks = {"metallic": check_metallic(prompt.family, g.material),
-                  "albedo_colour": mean_albedo_matches(prompt.colour, g.albedo),
-                  "normals": check_normals(g.normal, references[prompt.family])}
         rows.append({"prompt": asdict(prompt), "roughness": round(g.roughness, 4),
                      "metallic": round(float(g.material[..., 1].mean()), 4), "seconds": round(g.seconds, 2),
-                     "checks": {k: {"ok": bool(ok), "why": why} for k, (ok, why) in checks.items()}})
+                     "checks": check(prompt, g)})
     pairs = []
+    trained_partners: dict[str, EvalPrompt] = {}  # the seen control, in order, without repeats
     for prompt in main:
         for partner in finish_partners(prompt):
             a, b = run(prompt), run(partner)
@@ -193,21 +199,14 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
             pairs.append({"lower_finish": low.prompt.prompt, "higher_finish": high.prompt.prompt,
                           "roughness": [round(low.roughness, 4), round(high.roughness, 4)],
                           "ok": low.roughness < high.roughness})
+            if not partner.held_out:
+                trained_partners.setdefault(f"{partner.prompt}|{partner.seed}", partner)
+    control = [{"prompt": asdict(p), "checks": check(p, run(p), metallic=False)} for p in trained_partners.values()]
 
     def rate(items) -> dict:
         items = list(items)
         passed = sum(1 for ok in items if ok)
         return {"passed": passed, "total": len(items), "rate": round(passed / len(items), 4) if items else math.nan}
-
-    # The seen control: the partners of the roughness order whose combination was trained.
-    control = []
-    for key in dict.fromkeys(f"{p.prompt}|{p.seed}" for prompt in main for p in finish_partners(prompt)
-                             if not p.held_out):
-        g = cache[key]
-        checks = {"albedo_colour": mean_albedo_matches(g.prompt.colour, g.albedo),
-                  "normals": check_normals(g.normal, references[g.prompt.family])}
-        control.append({"prompt": asdict(g.prompt), "checks": {k: {"ok": bool(ok), "why": why}
-                                                                for k, (ok, why) in checks.items()}})
 
     held = [r for r in rows if r["prompt"]["held_out"]]
     seen_metals = [r for r in rows if not r["prompt"]["held_out"]]
