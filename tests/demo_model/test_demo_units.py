@@ -15,7 +15,9 @@ from intrinsix.training.demo.text import (T5_TOKENS, build_clip_tokenizer, build
 from intrinsix.training.data.materials import caption, sample_spec
 from intrinsix.training.data.vocabulary import all_combinations
 from intrinsix.training.demo.bank import CAPTION_VARIANTS, BankDataset, MaterialBank, caption_variants
-from intrinsix.training.demo.vae_training import VAETrainingConfig, random_crops, reconstruction_loss, schedule_factor
+from intrinsix.training.demo.vae_training import (PatchDiscriminator, VAETrainingConfig, adaptive_adversarial_weight,
+                                                  random_crops, reconstruction_loss, schedule_factor,
+                                                  spectrum_difference, train_vae)
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +175,61 @@ def test_vae_reconstruction_loss_weights_normals_and_reads_albedo_in_srgb():
     extra = [float(reconstruction_loss(x + 0.02, x, srgb_only)[0]) - float(reconstruction_loss(x + 0.02, x, config)[0])
              for x in (dark, light)]
     assert extra[0] > 3 * extra[1] > 0
+
+
+def test_spectrum_term_ignores_where_a_pattern_lies_but_not_whether_it_is_there():
+    rows = torch.arange(16).float()
+    threads = torch.sin(2 * torch.pi * rows / 4)[None, None, :, None].expand(1, 2, 16, 16)  # period 4 px
+    shifted = torch.roll(threads, 1, dims=2)  # the same threads, one pixel lower
+    flat = torch.zeros_like(threads)
+    assert float(spectrum_difference(shifted, threads)) < 1e-5
+    assert float((shifted - threads).abs().mean()) > 0.5  # ... which an L1 punishes heavily
+    assert float(spectrum_difference(flat, threads)) > 0.05  # leaving the threads out costs
+    # In the loss it applies to the normal rows' x, y only, weighted like the rest of the normal term.
+    images = torch.zeros(3, 3, 16, 16)
+    images[2, :2] = threads[0]
+    recon = images.clone()
+    recon[2, :2] = shifted[0]
+    base = VAETrainingConfig(gradient_weight=0.0, srgb_weight=0.0)
+    with_spectrum = VAETrainingConfig(gradient_weight=0.0, srgb_weight=0.0, spectrum_weight=1.0)
+    moved = float(reconstruction_loss(recon, images, with_spectrum)[0]) - float(reconstruction_loss(recon, images, base)[0])
+    recon[2, :2] = 0.0
+    missing = float(reconstruction_loss(recon, images, with_spectrum)[0]) - float(reconstruction_loss(recon, images, base)[0])
+    assert abs(moved) < 1e-5 and missing > 0.05
+
+
+def test_vae_config_rejects_negative_weights():
+    with pytest.raises(ValueError, match="VAETrainingConfig.adversarial_weight must be a finite number >= 0, got -1"):
+        VAETrainingConfig(adversarial_weight=-1.0)
+    with pytest.raises(ValueError, match="adversarial_start must be >= 0"):
+        VAETrainingConfig(adversarial_start=-5)
+
+
+def test_patch_discriminator_scores_patches_and_balance_matches_gradients():
+    critic = PatchDiscriminator(width=16)
+    assert critic(torch.zeros(2, 3, 64, 64)).shape == (2, 1, 14, 14)
+    layer = torch.nn.Parameter(torch.ones(4))
+    reconstruction = (layer * 3.0).sum()  # gradient norm 3 * 2
+    adversarial = (layer * 0.5).sum()  # gradient norm 0.5 * 2
+    assert abs(float(adaptive_adversarial_weight(reconstruction, adversarial, layer)) - 6.0) < 1e-3
+
+
+def test_vae_training_with_the_discriminator_logs_its_terms():
+    from intrinsix.training.demo.architecture import TINY, make_vae
+
+    size, count = 32, 4
+    generator = torch.Generator().manual_seed(0)
+    normal = torch.nn.functional.normalize(torch.randn(count, size, size, 3, generator=generator) * 0.1
+                                           + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
+    bank = MaterialBank(torch.rand(count, size, size, 3, generator=generator).half(),
+                        torch.rand(count, size, size, 3, generator=generator).half(), normal.half(),
+                        ["matte red plastic"] * count, ["plastic"] * count, ["red"] * count, ["matte"] * count)
+    vae = make_vae(TINY, 0)
+    config = VAETrainingConfig(max_steps=4, batch_size=2, crop=16, adversarial_weight=0.5, adversarial_start=2,
+                               spectrum_weight=1.0, warmup_steps=1)
+    decoder_before = vae.decoder.conv_out.weight.detach().clone()
+    history = train_vae(vae, bank, config, torch.device("cpu"), log=lambda _: None)
+    assert [row["step"] for row in history] == [1, 2, 3, 4]
+    assert "adversarial" not in history[1] and {"adversarial", "balance", "discriminator"} <= set(history[2])
+    assert all(torch.isfinite(torch.tensor(row["loss"])) for row in history)
+    assert history[3]["balance"] > 0 and not torch.equal(decoder_before, vae.decoder.conv_out.weight)

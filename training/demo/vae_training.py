@@ -10,14 +10,22 @@ left-right half of the time (normal x negated, as the InteriorVerse loader does)
 Loss, on [-1, 1] images, per map type: L1 + MSE of the reconstruction plus `gradient_weight` times
 the L1 of its horizontal and vertical pixel differences (the thin features of these maps, mortar
 and grout lines and the bevel slopes that make the relief, are what a short training loses first);
-the normal map weighted `normal_weight` (its relief is a small signal on top of z ~ 1); for the
+the normal map weighted `normal_weight` (its relief is a small signal on top of z ~ 1), and with
+`spectrum_weight` also the L1 between the amplitude spectra of its x and y channels (blind to where
+the threads of a fabric lie, so the decoder is paid for making them instead of averaging them
+away); for the
 albedo also `srgb_weight` times the L1 of the sRGB-encoded reconstruction (names of colours are
 judged on the sRGB encoding, where a dark linear albedo of 0.01 is 0.1: a first build reproduced
 "black" with linear errors of 0.005 that read as strongly tinted; the term is taken on the
 reconstruction clamped to [0, 1], so decoded blacks may sink to 0: a build that extended it below
 0 with weight 2 reproduced black but lost all relief, brick 10.2 -> 0.3 deg); plus
 `kl_weight` times the mean KL to N(0, 1) per latent element (keeps the latent bounded; it is
-rescaled afterwards anyway). The decoder sees the posterior mean plus `latent_noise` times the
+rescaled afterwards anyway). With `adversarial_weight` > 0 a patch discriminator (hinge loss) joins
+after `adversarial_start` steps, as in the VAEs of latent diffusion: the decoder's adversarial
+term is scaled so that its gradient at the last layer matches the reconstruction's
+(`adaptive_adversarial_weight`), times `adversarial_weight`. Noise-like detail the decoder cannot
+place exactly (fabric weave, leather grain) is what an L1 decoder averages away and what a
+discriminator asks for. The decoder sees the posterior mean plus `latent_noise` times the
 posterior standard deviation times N(0, 1): a first build that decoded full posterior samples lost
 the relief (posterior std ~0.2-0.4 against latent values of std ~2 swamped it), a little noise
 still teaches the decoder to tolerate the small latent errors a diffusion model makes. AdamW,
@@ -61,7 +69,20 @@ class VAETrainingConfig:
     gradient_weight: float = 1.0
     srgb_weight: float = 1.0
     latent_noise: float = 0.1
+    spectrum_weight: float = 0.0  # L1 of the normal maps' amplitude spectra (0 = off)
+    adversarial_weight: float = 0.0  # patch discriminator on every map type (0 = off)
+    adversarial_start: int = 500  # steps of reconstruction only before the discriminator joins
+    discriminator_lr: float = 2e-4
     seed: int = 0
+
+    def __post_init__(self):
+        for name in ("spectrum_weight", "adversarial_weight", "kl_weight", "normal_weight", "gradient_weight",
+                     "srgb_weight", "latent_noise"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"VAETrainingConfig.{name} must be a finite number >= 0, got {value!r}")
+        if self.adversarial_start < 0:
+            raise ValueError(f"VAETrainingConfig.adversarial_start must be >= 0, got {self.adversarial_start}")
 
 
 def schedule_factor(progress: float, step: int, warmup_steps: int) -> float:
@@ -106,6 +127,42 @@ def random_crops(
     return images
 
 
+def spectrum_difference(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean L1 between the amplitude spectra of two image batches [B, C, H, W] (orthonormal 2-D
+    FFT per channel, so amplitudes are on the pixels' scale, Parseval). It ignores where a pattern
+    lies (the phase) and asks only for the right amount of it at each spatial frequency: a decoder
+    that cannot place a fabric's threads exactly still pays for leaving them out."""
+    amplitude = lambda x: torch.fft.rfft2(x, norm="ortho").abs()  # noqa: E731
+    return (amplitude(recon) - amplitude(target)).abs().mean()
+
+
+class PatchDiscriminator(torch.nn.Module):
+    """A small PatchGAN critic: [B, 3, H, W] images in [-1, 1] -> [B, 1, H/4 - 2, W/4 - 2] scores, one
+    per 34 x 34 pixel patch (four 4 x 4 convolutions, two of stride 2)."""
+
+    def __init__(self, width: int = 64):
+        super().__init__()
+        act = lambda: torch.nn.LeakyReLU(0.2)  # noqa: E731
+        self.layers = torch.nn.Sequential(
+            torch.nn.Conv2d(3, width, 4, 2, 1), act(),
+            torch.nn.Conv2d(width, 2 * width, 4, 2, 1), torch.nn.GroupNorm(8, 2 * width), act(),
+            torch.nn.Conv2d(2 * width, 4 * width, 4, 1, 1), torch.nn.GroupNorm(8, 4 * width), act(),
+            torch.nn.Conv2d(4 * width, 1, 4, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.layers(images)
+
+
+def adaptive_adversarial_weight(reconstruction: torch.Tensor, adversarial: torch.Tensor,
+                                last_layer: torch.Tensor) -> torch.Tensor:
+    """|grad of the reconstruction loss| / |grad of the adversarial loss| at the decoder's last
+    layer, clamped to [0, 1e4] and detached: the adversarial term then pushes that layer as hard as
+    the reconstruction does (times `adversarial_weight`), whatever the two losses' scales."""
+    g_rec = torch.autograd.grad(reconstruction, last_layer, retain_graph=True)[0]
+    g_adv = torch.autograd.grad(adversarial, last_layer, retain_graph=True)[0]
+    return (g_rec.norm() / (g_adv.norm() + 1e-4)).clamp(0.0, 1e4).detach()
+
+
 def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETrainingConfig
                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """The weighted reconstruction loss of the module docstring for a batch of the three map types
@@ -125,6 +182,11 @@ def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETr
         target_srgb = srgb_encode((images[:count] + 1.0) * 0.5)
         srgb = (recon_srgb - target_srgb).abs().mean()
         per_map = per_map + torch.stack([config.srgb_weight * srgb, srgb.new_zeros(()), srgb.new_zeros(())])
+    if config.spectrum_weight > 0:
+        # Normal rows come last (MAPS order).
+        spectrum = spectrum_difference(recon[2 * count:, :2].float(), images[2 * count:, :2])
+        per_map = per_map + torch.stack([spectrum.new_zeros(()), spectrum.new_zeros(()),
+                                         config.spectrum_weight * spectrum])
     weights = {"albedo": 1.0, "material": 1.0, "normal": config.normal_weight}
     loss = sum(weights[name] * per_map[k] for k, name in enumerate(MAPS)) / sum(weights.values())
     return loss, error
@@ -133,12 +195,20 @@ def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETr
 def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfig, device: torch.device,
               log=print) -> list[dict]:
     """Train `vae` in place on the bank (see the module docstring); returns one row per step
-    ({"step", "loss", "l1", "kl", "seconds"}). The bank may live on `device` already."""
+    ({"step", "loss", "l1", "kl", "seconds"}, with the discriminator also "adversarial",
+    "balance" and "discriminator"). The bank may live on `device` already."""
     if config.crop % 8 or config.crop > bank.size:
         raise ValueError(f"crop must be a multiple of 8 no larger than the bank size {bank.size}, got {config.crop}")
     vae.to(device).train().requires_grad_(True)
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=1e-4, betas=(0.9, 0.99))
     generator = torch.Generator().manual_seed(config.seed)
+    discriminator = None
+    if config.adversarial_weight > 0:
+        torch.manual_seed(config.seed + 1)
+        discriminator = PatchDiscriminator().to(device).train()
+        critic_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=config.discriminator_lr,
+                                             weight_decay=0.0, betas=(0.5, 0.9))
+        last_layer = vae.decoder.conv_out.weight
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
     history = []
     began = time.perf_counter()
@@ -160,22 +230,42 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
         reconstruction, error = reconstruction_loss(recon, images, config)
         kl = posterior.kl().float().mean() / posterior.mean[0].numel()
         loss = reconstruction + config.kl_weight * kl
+        row = {}
+        adversarial_on = discriminator is not None and step >= config.adversarial_start
+        if adversarial_on:
+            discriminator.requires_grad_(False)
+            with autocast:
+                adversarial = -discriminator(recon).float().mean()
+            balance = adaptive_adversarial_weight(reconstruction, adversarial, last_layer)
+            loss = loss + config.adversarial_weight * balance * adversarial
+            row = {"adversarial": adversarial.detach(), "balance": balance}
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
         optimizer.step()
+        if adversarial_on:
+            # Hinge loss of the critic on real crops against the (detached) reconstructions.
+            discriminator.requires_grad_(True)
+            with autocast:
+                real, fake = discriminator(images), discriminator(recon.detach())
+            critic = 0.5 * (torch.relu(1.0 - real.float()).mean() + torch.relu(1.0 + fake.float()).mean())
+            critic_optimizer.zero_grad(set_to_none=True)
+            critic.backward()
+            critic_optimizer.step()
+            row["discriminator"] = critic.detach()
         step += 1
         # Values stay on the device until logged: a float() per step would stall the GPU queue.
         history.append({"step": step, "loss": loss.detach(), "l1": error.detach().abs().mean(), "kl": kl.detach(),
-                        "seconds": time.perf_counter() - began})
+                        "seconds": time.perf_counter() - began, **row})
         if step % 200 == 0 or step == 1:
+            extra = "".join(f" {k} {float(v):.3f}" for k, v in row.items())
             log(f"vae step {step}: loss {float(loss.detach()):.4f} l1 {float(history[-1]['l1']):.4f} "
-                f"kl {float(kl.detach()):.2f} "
-                f"({history[-1]['seconds']:.0f} s)")
+                f"kl {float(kl.detach()):.2f}{extra} ({history[-1]['seconds']:.0f} s)")
     vae.eval().requires_grad_(False)
     for row in history:
-        for key in ("loss", "l1", "kl"):
-            row[key] = float(row[key])
+        for key in ("loss", "l1", "kl", "adversarial", "balance", "discriminator"):
+            if key in row:
+                row[key] = float(row[key])
     log(f"vae: {step} steps in {time.perf_counter() - began:.1f} s")
     return history
 
