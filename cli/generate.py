@@ -37,6 +37,11 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same maps")
     p.add_argument("--steps", type=int, default=None, help=f"denoising steps, 1..{MAX_STEPS} (default: the model's)")
     p.add_argument("--guidance", type=float, default=None, help="embedded guidance scale (default: the model's)")
+    p.add_argument("--true-cfg-scale", type=float, default=None,
+                   help="true classifier-free guidance scale in [1, 30], 1 = off; above 1 the transformer runs "
+                        "twice per step (default: the model's: 1 for FLUX.1-dev, the bundled demo model's own)")
+    p.add_argument("--negative-prompt", default=None,
+                   help="what to guide away from when --true-cfg-scale is above 1 (default: the empty prompt)")
     p.add_argument("--size", type=int, default=None,
                    help=f"output size in pixels, a multiple of 16 in [16, {MAX_SIZE}] (default: the model's)")
     p.add_argument("--tileable", action="store_true", help="make the maps tile seamlessly")
@@ -70,6 +75,11 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CLIError(f"--size must be a multiple of 16 in [16, {MAX_SIZE}], got {args.size}")
     if args.guidance is not None and not 0.0 <= args.guidance <= 30.0:
         raise CLIError(f"--guidance must be in [0, 30], got {args.guidance}")
+    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
+        raise CLIError(f"--true-cfg-scale must be in [1, 30] (1 = off), got {args.true_cfg_scale}")
+    if args.negative_prompt is not None and len(args.negative_prompt) > MAX_PROMPT_CHARS:
+        raise CLIError(f"--negative-prompt has {len(args.negative_prompt)} characters, at most "
+                       f"{MAX_PROMPT_CHARS} are allowed")
     if args.lora is not None and not args.lora.is_file():
         raise CLIError(f"--lora {args.lora} is not a file")
     if args.out.exists() and not args.out.is_dir():
@@ -100,17 +110,24 @@ def run(args: argparse.Namespace) -> int:
 
     from intrinsix import pbr
     from intrinsix.generator import load_pipeline
-    from intrinsix.generator.defaults import generation_defaults
+    from intrinsix.generator.defaults import generation_defaults, guidance_arguments
 
+    try:
+        defaults = generation_defaults(model_dir)
+    except ValueError as exc:
+        raise CLIError(f"cannot load the model from {model_dir}: {exc}") from exc
+    steps = args.steps or defaults["num_inference_steps"]
+    size = args.size or defaults["size"]
+    guidance = defaults["guidance_scale"] if args.guidance is None else args.guidance
+    true_cfg = defaults["true_cfg_scale"] if args.true_cfg_scale is None else args.true_cfg_scale
+    if args.negative_prompt is not None and true_cfg <= 1.0:
+        raise CLIError("--negative-prompt is used only by true classifier-free guidance: pass --true-cfg-scale "
+                       f"above 1 (this model's default is {true_cfg:g})")
     try:
         pipe = load_pipeline(model_dir, lora_path=args.lora, device=device)
     except (OSError, ValueError, KeyError) as exc:
         raise CLIError(f"cannot load the model from {model_dir}: {exc}") from exc
     pipe.set_progress_bar_config(disable=True)  # our own bar below counts the same steps
-    defaults = generation_defaults(model_dir)
-    steps = args.steps or defaults["num_inference_steps"]
-    size = args.size or defaults["size"]
-    guidance = defaults["guidance_scale"] if args.guidance is None else args.guidance
 
     progress = tqdm(total=steps, desc="denoising", unit="step", leave=False)
 
@@ -122,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     output = pipe(
         args.prompt, height=size, width=size, num_inference_steps=steps, guidance_scale=guidance,
         generator=generator, tileable=args.tileable, callback_on_step_end=on_step_end,
+        **guidance_arguments(true_cfg, args.negative_prompt),
     )
     progress.close()
 
@@ -133,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     result = pbr.export(
         texture_set, args.target, preview=pbr.relight_preview(texture_set),
         metadata={"prompt": args.prompt, "seed": args.seed, "steps": steps, "guidance": guidance,
+                  "true_cfg_scale": true_cfg, **({"negative_prompt": args.negative_prompt or ""} if true_cfg > 1 else {}),
                   "model": str(model_dir)},
     )
     try:

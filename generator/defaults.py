@@ -1,8 +1,11 @@
 """Generation defaults of a model folder.
 
-FLUX.1-dev + IntrinsiX uses 512^2, 28 steps and embedded guidance 3.5 (REFERENCE.md section 1). A
-model folder may carry `intrinsix_defaults.json` with other values (the small bundled demo model
-is trained at a lower resolution and needs fewer steps); keys missing from the file keep these.
+FLUX.1-dev + IntrinsiX uses 512^2, 28 steps and embedded guidance 3.5 (REFERENCE.md section 1), and
+no true classifier-free guidance (`true_cfg_scale` 1: FLUX.1-dev is guidance-distilled). A model
+folder may carry `intrinsix_defaults.json` with other values (the small bundled demo model is
+trained at a lower resolution, needs fewer steps, and was trained with caption dropout so that it
+can be sampled with true classifier-free guidance against the empty prompt); keys missing from the
+file keep these.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import os
 from pathlib import Path
 
 DEFAULTS_FILE = "intrinsix_defaults.json"
-FLUX_DEFAULTS = {"size": 512, "num_inference_steps": 28, "guidance_scale": 3.5}
+FLUX_DEFAULTS = {"size": 512, "num_inference_steps": 28, "guidance_scale": 3.5, "true_cfg_scale": 1.0}
 
 
 def generation_defaults(model_dir: str | os.PathLike) -> dict:
-    """{"size": int, "num_inference_steps": int, "guidance_scale": float} for a model folder."""
+    """{"size": int, "num_inference_steps": int, "guidance_scale": float, "true_cfg_scale": float} for a
+    model folder. A `true_cfg_scale` above 1 means: sample with true classifier-free guidance, the
+    empty prompt as the negative unless the caller names another."""
     values = dict(FLUX_DEFAULTS)
     path = Path(model_dir) / DEFAULTS_FILE
     if path.is_file():
@@ -28,4 +33,16 @@ def generation_defaults(model_dir: str | os.PathLike) -> dict:
         if unknown:
             raise ValueError(f"{path} has unknown keys {sorted(unknown)}; allowed: {sorted(FLUX_DEFAULTS)}")
         values.update(stored)
+        cfg = values["true_cfg_scale"]
+        if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not 1.0 <= cfg <= 30.0:
+            raise ValueError(f"{path}: true_cfg_scale must be a number in [1, 30] (1 = off), got {cfg!r}")
     return values
+
+
+def guidance_arguments(true_cfg_scale: float, negative_prompt: str | None = None) -> dict:
+    """The pipeline keywords of true classifier-free guidance: nothing when `true_cfg_scale` is 1,
+    else the scale and the negative prompt (the empty prompt when none is given: the
+    unconditional prediction of a model trained with caption dropout)."""
+    if true_cfg_scale <= 1.0:
+        return {}
+    return {"true_cfg_scale": float(true_cfg_scale), "negative_prompt": negative_prompt or ""}

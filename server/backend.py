@@ -101,6 +101,9 @@ class ModelDescription:
     default_height: int
     supports_tiling: bool
     supports_room_texturing: bool
+    # Generation's true classifier-free guidance when a request leaves true_cfg_scale unset (1 = off;
+    # above 1 the empty prompt is the negative unless the request names one). Rooms use the texturer's.
+    default_true_cfg_scale: float = 1.0
 
 
 @runtime_checkable

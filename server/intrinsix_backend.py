@@ -61,7 +61,8 @@ class IntrinsiXBackend:
             name=self.model_dir.name, description=f"IntrinsiX on {self.model_dir}{lora}",
             default_steps=defaults["num_inference_steps"], default_guidance=defaults["guidance_scale"],
             default_width=defaults["size"], default_height=defaults["size"], supports_tiling=True,
-            supports_room_texturing=_room_texturing_available()[0])
+            supports_room_texturing=_room_texturing_available()[0],
+            default_true_cfg_scale=defaults["true_cfg_scale"])
 
     def progress_stages(self, kind: str) -> Sequence[tuple[str, float]]:
         if kind == KIND_TEXTURE_ROOM:
@@ -130,7 +131,7 @@ class IntrinsiXBackend:
 
         prompt = list(params.prompt) if isinstance(params.prompt, tuple) else params.prompt
         output = self.pipe(
-            prompt=prompt, negative_prompt=params.negative_prompt if params.true_cfg_scale > 1 else None,
+            prompt=prompt, negative_prompt=(params.negative_prompt or "") if params.true_cfg_scale > 1 else None,
             true_cfg_scale=params.true_cfg_scale, height=params.height, width=params.width,
             num_inference_steps=steps, guidance_scale=params.guidance,
             generator=torch.Generator("cpu").manual_seed(params.seed), tileable=params.tileable,
@@ -142,7 +143,8 @@ class IntrinsiXBackend:
                                                 name=params.material_name, tiling=params.tileable)
         result = export(texture_set, params.profile, **export_options(params.formats), metadata={
             "prompt": params.prompt if isinstance(params.prompt, str) else " | ".join(params.prompt),
-            "seed": params.seed, "steps": steps, "guidance": params.guidance, "model": self.describe().name})
+            "seed": params.seed, "steps": steps, "guidance": params.guidance,
+            "true_cfg_scale": params.true_cfg_scale, "model": self.describe().name})
         on_progress("exporting", 1, 1)
         return result
 

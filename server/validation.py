@@ -98,7 +98,10 @@ ROOM_TRUE_CFG_SCALE = 5.0
 def _common(params, prefix: str, limits: Limits, model: ModelDescription, room: bool = False) -> dict:
     """Fields shared by GenerateParams and RoomParams (same names in both messages). Fills the
     defaults into `params` (a copy) and returns the backend-side values. Rooms (`room`) default to
-    true CFG ROOM_TRUE_CFG_SCALE, and their negative prompt may be empty (the unconditional prompt)."""
+    true CFG ROOM_TRUE_CFG_SCALE, and their negative prompt may be empty (the unconditional prompt).
+    Generation defaults to the model's `default_true_cfg_scale`; a request that sets true_cfg_scale
+    above 1 itself must name its negative prompt, one that takes the model's default above 1 guides
+    against the empty prompt unless it names one."""
     if params.branch_prompts:
         if len(params.branch_prompts) != 3:
             raise InvalidArgument(f"{prefix}.branch_prompts", f"{len(params.branch_prompts)} prompts given; give "
@@ -151,14 +154,16 @@ def _common(params, prefix: str, limits: Limits, model: ModelDescription, room: 
     else:
         params.material_name = material_name_from_prompt(name_source)[:max_name]
 
-    if params.HasField("true_cfg_scale"):
+    cfg_given = params.HasField("true_cfg_scale")
+    if cfg_given:
         if not math.isfinite(params.true_cfg_scale):
             raise InvalidArgument(f"{prefix}.true_cfg_scale", f"{params.true_cfg_scale} is not a number; "
                                                               f"allowed 1..{limits.max_guidance:g}")
         _check_range(round(params.true_cfg_scale, 6), f"{prefix}.true_cfg_scale", 1, limits.max_guidance)
     else:
-        params.true_cfg_scale = ROOM_TRUE_CFG_SCALE if room else 1.0
-    if params.true_cfg_scale > 1 and not negative and not room:
+        # The model's default (FLUX.1-dev: 1 = off; the demo model guides against the empty prompt).
+        params.true_cfg_scale = ROOM_TRUE_CFG_SCALE if room else model.default_true_cfg_scale
+    if cfg_given and params.true_cfg_scale > 1 and not negative and not room:
         raise InvalidArgument(f"{prefix}.negative_prompt", "required when true_cfg_scale > 1 (true classifier-free "
                                                            f"guidance); allowed 1..{limits.max_prompt_chars} characters")
     if negative and params.true_cfg_scale <= 1:

@@ -49,6 +49,9 @@ def test_same_seed_gives_identical_files(tiny_model_dir, tmp_path):
     (["--size", "20"], "--size must be a multiple of 16 in [16, 2048], got 20"),
     (["--steps", "0"], "--steps must be in [1, 200], got 0"),
     (["--guidance", "-1"], "--guidance must be in [0, 30], got -1.0"),
+    (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be in [1, 30] (1 = off), got 0.5"),
+    (["--negative-prompt", "blurry"], "--negative-prompt is used only by true classifier-free guidance: pass "
+                                      "--true-cfg-scale above 1 (this model's default is 1)"),
 ])
 def test_bad_arguments_one_line_exit_2(tiny_model_dir, tmp_path, capsys, args, message):
     code = main(["generate", "wood", "--out", str(tmp_path / "o"), "--model", str(tiny_model_dir), *args])
@@ -71,3 +74,39 @@ def test_existing_files_are_not_overwritten_without_flag(tiny_model_dir, tmp_pat
     assert main(base + ["--seed", "2"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(base + ["--seed", "2", "--overwrite"]) == 0
+
+
+def test_true_cfg_default_comes_from_the_model_folder(tiny_model_dir, tmp_path):
+    """A model whose intrinsix_defaults.json names true_cfg_scale is sampled with classifier-free
+    guidance against the empty prompt unless the command turns it off or names a negative."""
+    guided = tmp_path / "guided_model"
+    guided.mkdir()
+    for item in tiny_model_dir.iterdir():
+        (guided / item.name).symlink_to(item)
+    (guided / "intrinsix_defaults.json").unlink()
+    (guided / "intrinsix_defaults.json").write_text(json.dumps({"size": 32, "num_inference_steps": 2,
+                                                                "true_cfg_scale": 3.0}))
+
+    def run(name, *extra):
+        assert main(["generate", "red plastic", "--out", str(tmp_path / name), "--model", str(guided),
+                     "--device", "cpu", "--target", "raw", *extra]) == 0
+        manifest = json.loads((tmp_path / name / "material.json").read_text())
+        return manifest["metadata"], [f["sha256"] for f in manifest["files"]]
+
+    default_meta, default_files = run("default")
+    off_meta, off_files = run("off", "--true-cfg-scale", "1")
+    negative_meta, negative_files = run("negative", "--negative-prompt", "blue")
+    assert default_meta["true_cfg_scale"] == 3.0 and default_meta["negative_prompt"] == ""
+    assert off_meta["true_cfg_scale"] == 1.0 and "negative_prompt" not in off_meta
+    assert negative_meta["negative_prompt"] == "blue"
+    assert len({tuple(default_files), tuple(off_files), tuple(negative_files)}) == 3
+
+
+def test_model_defaults_reject_a_bad_true_cfg_scale(tmp_path):
+    from intrinsix.generator.defaults import generation_defaults, guidance_arguments
+
+    (tmp_path / "intrinsix_defaults.json").write_text(json.dumps({"true_cfg_scale": 0.5}))
+    with pytest.raises(ValueError, match=r"true_cfg_scale must be a number in \[1, 30\] \(1 = off\), got 0.5"):
+        generation_defaults(tmp_path)
+    assert guidance_arguments(1.0, "blue") == {}
+    assert guidance_arguments(2.5) == {"true_cfg_scale": 2.5, "negative_prompt": ""}

@@ -233,3 +233,46 @@ def test_vae_training_with_the_discriminator_logs_its_terms():
     assert "adversarial" not in history[1] and {"adversarial", "balance", "discriminator"} <= set(history[2])
     assert all(torch.isfinite(torch.tensor(row["loss"])) for row in history)
     assert history[3]["balance"] > 0 and not torch.equal(decoder_before, vae.decoder.conv_out.weight)
+
+
+def test_bank_dataset_caption_dropout_empties_captions_at_its_rate():
+    count = 4
+    bank = MaterialBank(torch.zeros(count, 4, 4, 3).half(), torch.zeros(count, 4, 4, 3).half(),
+                        torch.zeros(count, 4, 4, 3).half(), ["glossy red plastic"] * count, ["plastic"] * count,
+                        ["red"] * count, ["glossy"] * count)
+    torch.manual_seed(0)
+    data = BankDataset(bank, caption_dropout=0.25)
+    captions = [data[i % count]["caption"] for i in range(2000)]
+    assert set(captions) == {"", "glossy red plastic"}
+    assert 0.21 < captions.count("") / len(captions) < 0.29
+    assert all(BankDataset(bank)[i]["caption"] == "glossy red plastic" for i in range(count))
+    with pytest.raises(ValueError, match=r"caption_dropout must be in \[0, 0.5\], got 0.8"):
+        BankDataset(bank, caption_dropout=0.8)
+
+
+def test_base_training_shows_the_empty_caption_at_the_dropout_rate(monkeypatch):
+    """train_base swaps in the empty caption's embeddings for a `caption_dropout` share of a batch."""
+    from intrinsix.training.demo import base_training
+    from intrinsix.training.demo.base_training import BaseData, BaseTrainingConfig, train_base
+
+    count, tokens, width = 6, 3, 4
+    data = BaseData(latents=torch.zeros(count, 3, 16, 2, 2, dtype=torch.bfloat16),
+                    embeds=torch.ones(count, len(CAPTION_VARIANTS), tokens, width, dtype=torch.bfloat16),
+                    pooled=torch.ones(count, len(CAPTION_VARIANTS), width, dtype=torch.bfloat16),
+                    empty_embeds=torch.full((tokens, width), -1.0, dtype=torch.bfloat16),
+                    empty_pooled=torch.full((width,), -1.0, dtype=torch.bfloat16))
+    seen = []
+
+    def fake_velocity(transformer, x_t, sigma, embeds, pooled, guidance, dtype):
+        assert torch.equal(embeds[:, 0, 0] < 0, pooled[:, 0] < 0)  # T5 and CLIP swapped together
+        seen.append(embeds[:, 0, 0] < 0)
+        return x_t * transformer.weight
+
+    monkeypatch.setattr(base_training, "predict_velocity", fake_velocity)
+    model = torch.nn.Linear(1, 1, bias=False)
+    train_base(model, data, BaseTrainingConfig(max_steps=50, batch_size=40, caption_dropout=0.2), torch.device("cpu"),
+               log=lambda _: None)
+    share = float(torch.cat(seen).float().mean())
+    assert 0.15 < share < 0.25
+    with pytest.raises(ValueError, match=r"caption_dropout must be in \[0, 0.5\]"):
+        BaseTrainingConfig(caption_dropout=-0.1)

@@ -13,6 +13,7 @@ from intrinsix.cli.main import main
 from intrinsix.generator import adapted_linear_names, branch_lora_modules, detect_lora_layout, load_pipeline
 from intrinsix.generator.defaults import generation_defaults
 from intrinsix.training.data.vocabulary import FAMILIES
+from intrinsix.training.demo.build import GUIDED_CFG_SCALE
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +21,7 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "model"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "1",
-                 "--vae-normal-weight", "5"])
+                 "--vae-normal-weight", "5", "--vae-spectrum-weight", "1.5"])
     assert code == 0
     return out
 
@@ -32,7 +33,9 @@ def test_folder_layout_report_and_dtypes(built):
                  "text_encoder/model.safetensors", "text_encoder_2/model.safetensors"):
         assert (built / name).is_file(), name
     assert (built.parent / "model.work" / "stage2" / "loss_log.csv").is_file()
-    assert generation_defaults(built) == {"size": 32, "num_inference_steps": 3, "guidance_scale": 1.0}
+    assert generation_defaults(built) == {"size": 32, "num_inference_steps": 3, "guidance_scale": 1.0,
+                                          "true_cfg_scale": 1.0}
+    assert "true_cfg_scale" not in json.loads((built / "intrinsix_defaults.json").read_text())
     report = json.loads((built / "demo_training.json").read_text())
     for stage in ("vae", "base", "stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
         assert report["stages"][stage]["steps"] == 2, stage
@@ -44,14 +47,14 @@ def test_folder_layout_report_and_dtypes(built):
     assert report["stages"]["bank"]["materials"] == 8
     vae = report["stages"]["vae"]
     assert 0.0 < vae["scaling_factor"] and "shift_factor" in vae
-    assert vae["normal_weight"] == 5.0
+    assert vae["normal_weight"] == 5.0 and vae["spectrum_weight"] == 1.5 and vae["adversarial_weight"] == 0.0
     # Relief kept by the VAE, per family of the bank: [mean tilt in, mean tilt after a round trip].
     assert vae["relief_degrees_in_out"] and all(
         len(pair) == 2 and all(0.0 <= t < 90.0 for t in pair) for pair in vae["relief_degrees_in_out"].values())
     # Albedos whose colour check passes after a round trip, per colour of the bank: [passed, tried].
     assert vae["colour_round_trip_passed"] and all(
         0 <= passed <= tried for passed, tried in vae["colour_round_trip_passed"].values())
-    assert report["word_dropout"] is False
+    assert report["word_dropout"] is False and report["caption_dropout"] == 0.0
     with safe_open(str(built / "transformer" / "diffusion_pytorch_model.safetensors"), "pt") as handle:
         assert {handle.get_tensor(k).dtype for k in handle.keys()} == {torch.float16}
     assert detect_lora_layout(built / "pytorch_lora_weights.safetensors") == "published"
@@ -77,14 +80,16 @@ def test_folder_loads_with_load_pipeline_and_generates(built):
     assert torch.allclose(out.normal.norm(dim=-1), torch.ones(1, 32, 32), atol=1e-4)
 
 
-def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_dropout(built, tmp_path):
+def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_caption_dropout(built, tmp_path):
     out = tmp_path / "again"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "2",
-                 "--vae", str(built), "--word-dropout"])
+                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2"])
     assert code == 0
     report = json.loads((out / "demo_training.json").read_text())
-    assert report["word_dropout"] is True
+    assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
+    # Trained with caption dropout: sampled with true classifier-free guidance by default.
+    assert generation_defaults(out)["true_cfg_scale"] == GUIDED_CFG_SCALE > 1.0
     assert report["stages"]["vae"]["from"] == str(built) and "steps" not in report["stages"]["vae"]
     assert report["stages"]["base"]["steps"] == 2
     files = [folder / "vae" / "diffusion_pytorch_model.safetensors" for folder in (built, out)]
@@ -113,9 +118,11 @@ def test_eval_vae_round_trip_checks_the_named_materials_through_the_vae(built, t
 
 
 def test_eval_generates_checks_and_reports_the_seen_control(built, tmp_path, capsys):
-    code = main(["eval", "demo", "--model", str(built), "--prompts", "2", "--device", "cpu", "--out", str(tmp_path)])
+    code = main(["eval", "demo", "--model", str(built), "--prompts", "2", "--device", "cpu", "--out", str(tmp_path),
+                 "--true-cfg-scale", "2"])
     assert code == 0
     report = json.loads((tmp_path / "eval.json").read_text())
+    assert report["true_cfg_scale"] == 2.0
     assert (tmp_path / "contact-sheet.png").stat().st_size > 0
     held = [row for row in report["prompts"] if row["prompt"]["held_out"]]
     assert [row["prompt"]["prompt"] for row in held] == ["satin beige subway tiles with dark grey grout",
@@ -154,6 +161,9 @@ def test_negative_vae_weight_is_refused(tmp_path, capsys):
     (["--max-steps-per-stage", "1"], "--max-steps-per-stage must be >= 2, got 1"),
     (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
     (["--vae", "/nonexistent"], "--vae /nonexistent is not a model folder with a VAE (no vae/config.json)"),
+    (["--caption-dropout", "0.7"], "--caption-dropout must be in [0, 0.5], got 0.7"),
+    (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be in [1, 30] (1 = off), got 0.5"),
+    (["--true-cfg-scale", "3"], "--true-cfg-scale above 1 needs --caption-dropout > 0"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu", *args])

@@ -216,3 +216,25 @@ def test_room_texturing_unavailable_is_unimplemented_after_validation(make_serve
     error = _refused(lambda: stub.TextureRoom(room_requests(_mesh()), timeout=10))
     assert error.code() == grpc.StatusCode.UNIMPLEMENTED and "room texturing is not available" in error.details()
     assert not stub.GetServerInfo(service_pb2.GetServerInfoRequest()).room_texturing_available
+
+
+def test_generate_true_cfg_defaults_to_the_models():
+    """A model whose defaults guide (the demo model) gets true CFG against the empty prompt when the
+    request leaves true_cfg_scale unset; an explicit scale above 1 still needs a negative prompt."""
+    from intrinsix.server.backend import ModelDescription
+    from intrinsix.server.config import Limits
+    from intrinsix.server.validation import InvalidArgument, validate_generate
+
+    def model(cfg):
+        return ModelDescription("m", "", 4, 1.0, 64, 64, True, False, default_true_cfg_scale=cfg)
+
+    params, stored = validate_generate(generate_request(), Limits(), model(3.0))
+    assert params.true_cfg_scale == 3.0 and params.negative_prompt is None and stored.true_cfg_scale == 3.0
+    params, _ = validate_generate(generate_request(negative_prompt="blue"), Limits(), model(3.0))
+    assert params.true_cfg_scale == 3.0 and params.negative_prompt == "blue"
+    params, _ = validate_generate(generate_request(true_cfg_scale=1.0), Limits(), model(3.0))
+    assert params.true_cfg_scale == 1.0
+    params, _ = validate_generate(generate_request(), Limits(), model(1.0))
+    assert params.true_cfg_scale == 1.0
+    with pytest.raises(InvalidArgument, match="params.negative_prompt: required when true_cfg_scale > 1"):
+        validate_generate(generate_request(true_cfg_scale=4.0), Limits(), model(3.0))

@@ -59,6 +59,13 @@ class MaterialBank:
         return getattr(self, name)
 
 
+def check_caption_dropout(value: float) -> float:
+    """The probability of the empty caption must be in [0, 0.5] (more would starve the prompt)."""
+    if not 0.0 <= value <= 0.5:
+        raise ValueError(f"caption_dropout must be in [0, 0.5], got {value}")
+    return value
+
+
 def caption_variants(caption: str, finish: str, colour: str) -> tuple[str, str, str]:
     """(full, without the finish word, without the colour word(s)) of a procedural caption, e.g.
     "matte black leather" -> ("matte black leather", "black leather", "matte leather").
@@ -119,13 +126,17 @@ class BankDataset(Dataset):
     """The bank as a `ProceduralMaterialDataset`-like data set: sample i is a dict of float32
     maps [S, S, 3] (albedo, material, normal) and the strings caption, family, colour, finish.
     With `word_dropout` the caption is one of `caption_variants`, drawn with
-    CAPTION_VARIANT_PROBABILITIES from torch's generator (seeded per DataLoader worker)."""
+    CAPTION_VARIANT_PROBABILITIES; with `caption_dropout` p it is the empty caption with probability
+    p (what classifier-free guidance needs: the unconditional prediction); both drawn from torch's
+    generator (seeded per DataLoader worker)."""
 
-    def __init__(self, bank: MaterialBank, word_dropout: bool = False):
+    def __init__(self, bank: MaterialBank, word_dropout: bool = False, caption_dropout: float = 0.0):
         if len(bank) < 1:
             raise ValueError("the material bank is empty")
+        check_caption_dropout(caption_dropout)
         self.bank = bank
         self.word_dropout = word_dropout
+        self.caption_dropout = float(caption_dropout)
         self._probabilities = torch.tensor(CAPTION_VARIANT_PROBABILITIES)
 
     def __len__(self) -> int:
@@ -137,6 +148,8 @@ class BankDataset(Dataset):
         if self.word_dropout:
             variant = int(torch.multinomial(self._probabilities, 1))
             text = caption_variants(text, b.finishes[index], b.colours[index])[variant]
+        if self.caption_dropout > 0 and float(torch.rand(())) < self.caption_dropout:
+            text = ""
         return {"albedo": b.albedo[index].float(), "material": b.material[index].float(),
                 "normal": b.normal[index].float(), "caption": text, "family": b.families[index],
                 "colour": b.colours[index], "finish": b.finishes[index]}

@@ -8,7 +8,9 @@ one set of weights for every map type, no LoRA, plain (per-image) attention. Eac
 is ONE map of one material, the map type drawn uniformly, captioned with the material's plain
 caption ("rough red brick with grey mortar"), the text the product's users write (with
 `word_dropout` also the caption without its finish or its colour word, `bank.caption_variants`,
-drawn with CAPTION_VARIANT_PROBABILITIES). So the base learns, for each caption, a distribution
+drawn with CAPTION_VARIANT_PROBABILITIES; with `caption_dropout` p the empty caption for a fraction
+p of the samples, so the model also learns the unconditional prediction that true classifier-free
+guidance steers away from). So the base learns, for each caption, a distribution
 over the three map types, and reads colour, family and finish from exactly the prompt embeddings
 it will get at generation; the per-branch LoRAs of stage 1 then only have to pick their map type. (A first build captioned each map with its type,
 "normal map of ...": the LoRAs, fed plain captions, had to relearn how to read the prompt and lost
@@ -36,7 +38,8 @@ from dataclasses import dataclass
 import torch
 
 from ..flow import flow_loss, flow_target, noisy_latents, predict_velocity
-from .bank import CAPTION_VARIANT_PROBABILITIES, CAPTION_VARIANTS, MAPS, MaterialBank, caption_variants
+from .bank import (CAPTION_VARIANT_PROBABILITIES, CAPTION_VARIANTS, MAPS, MaterialBank, caption_variants,
+                   check_caption_dropout)
 from .vae_training import encode_maps, random_crops, schedule_factor
 
 
@@ -51,7 +54,11 @@ class BaseTrainingConfig:
     guidance: float = 1.0  # embedded guidance during training (REFERENCE.md section 3)
     mixed_precision: bool = False  # bf16 autocast on CUDA (see the module docstring)
     word_dropout: bool = False  # also show captions without finish / colour word (CAPTION_VARIANT_PROBABILITIES)
+    caption_dropout: float = 0.0  # probability of the empty caption (classifier-free guidance), in [0, 0.5]
     seed: int = 0
+
+    def __post_init__(self):
+        check_caption_dropout(self.caption_dropout)
 
 
 @dataclass
@@ -59,6 +66,8 @@ class BaseData:
     latents: torch.Tensor  # [N, 3, 16, h, w] model space ((mean - shift) * scale), bfloat16
     embeds: torch.Tensor  # [N, V, L, D] T5 embeddings of the V caption variants of each material, bfloat16
     pooled: torch.Tensor  # [N, V, Dp] CLIP pooled embeddings of the caption variants, bfloat16
+    empty_embeds: torch.Tensor  # [L, D] T5 embeddings of the empty caption (caption dropout), bfloat16
+    empty_pooled: torch.Tensor  # [Dp] CLIP pooled embedding of the empty caption, bfloat16
 
 
 @torch.no_grad()
@@ -82,7 +91,9 @@ def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int,
         e, p = pipe.encode_prompt([text for v in variants for text in v], device=device)  # material-major
         embeds.append(e.to(torch.bfloat16).reshape(stop - start, len(CAPTION_VARIANTS), *e.shape[1:]))
         pooled.append(p.to(torch.bfloat16).reshape(stop - start, len(CAPTION_VARIANTS), -1))
-    return BaseData(torch.cat(latents), torch.cat(embeds), torch.cat(pooled))
+    empty_embeds, empty_pooled = pipe.encode_prompt([""], device=device)
+    return BaseData(torch.cat(latents), torch.cat(embeds), torch.cat(pooled), empty_embeds[0].to(torch.bfloat16),
+                    empty_pooled[0].to(torch.bfloat16))
 
 
 def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainingConfig, device: torch.device,
@@ -116,9 +127,13 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
         sigma = torch.rand(config.batch_size, generator=generator).to(device)
         noise = torch.randn(x0.shape, generator=generator).to(device)
         x_t = noisy_latents(x0, noise, sigma)
+        embeds, pooled = data.embeds[index, variant].float(), data.pooled[index, variant].float()
+        if config.caption_dropout > 0:
+            empty = (torch.rand(config.batch_size, generator=generator) < config.caption_dropout).to(device)
+            embeds = torch.where(empty[:, None, None], data.empty_embeds.float(), embeds)
+            pooled = torch.where(empty[:, None], data.empty_pooled.float(), pooled)
         with autocast:
-            velocity = predict_velocity(transformer, x_t, sigma, data.embeds[index, variant].float(),
-                                        data.pooled[index, variant].float(), config.guidance, torch.float32)
+            velocity = predict_velocity(transformer, x_t, sigma, embeds, pooled, config.guidance, torch.float32)
         loss = flow_loss(velocity, flow_target(x0, noise))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -15,7 +15,8 @@ Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optiona
 The result in `out`: the base folder's components in float16 (model_index.json, scheduler/,
 vae/, text_encoder/, tokenizer/, text_encoder_2/, tokenizer_2/, transformer/), the stage-2 LoRA in
 the published layout (`pytorch_lora_weights.safetensors`, bfloat16 like the published file),
-`intrinsix_defaults.json` (size, steps, guidance) and `demo_training.json` (what ran: steps,
+`intrinsix_defaults.json` (size, steps, guidance, and true classifier-free guidance for a model
+trained with caption dropout) and `demo_training.json` (what ran: steps,
 seconds, losses, sizes). Intermediate files go to `work_dir`.
 """
 
@@ -36,7 +37,7 @@ from intrinsix.generator import IntrinsiXPipeline, load_pipeline, load_published
 from intrinsix.generator.defaults import DEFAULTS_FILE
 
 from .architecture import DemoSizes, make_scheduler, make_text_components, make_transformer, make_vae, parameter_count
-from .bank import MAPS, make_bank
+from .bank import MAPS, check_caption_dropout, make_bank
 from .base_training import BaseTrainingConfig, prepare_base_data, train_base
 from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, run_for_seconds, stage1_config,
                      stage2_config)
@@ -45,6 +46,8 @@ from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_tri
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
 # 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
+# True classifier-free guidance written as the default of a model trained with caption dropout.
+GUIDED_CFG_SCALE = 3.0
 STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
@@ -68,8 +71,28 @@ class DemoBuildOptions:
     base_from: Path | None = None  # reuse the VAE, text parts and base transformer of this model folder
     vae_from: Path | None = None  # reuse the VAE of this model folder (the base and the LoRAs are trained)
     vae_normal_weight: float = VAETrainingConfig.normal_weight  # weight of the normal maps in the VAE loss
+    vae_spectrum_weight: float = 0.0  # VAE: L1 of the normal maps' amplitude spectra (0 = off)
+    vae_adversarial_weight: float = 0.0  # VAE: patch discriminator (0 = off)
     word_dropout: bool = False  # base, stage 1 and stage 2 also see captions without finish / colour word
+    caption_dropout: float = 0.0  # base, stage 1 and stage 2 see the empty caption this often
+    true_cfg_scale: float | None = None  # written to intrinsix_defaults.json (None: GUIDED_CFG_SCALE with
+    #                                      caption dropout, else 1 = off)
     overwrite: bool = False
+
+    def __post_init__(self):
+        check_caption_dropout(self.caption_dropout)
+        if self.true_cfg_scale is not None:
+            if not 1.0 <= self.true_cfg_scale <= 30.0:
+                raise ValueError(f"true_cfg_scale must be in [1, 30] (1 = off), got {self.true_cfg_scale}")
+            if self.true_cfg_scale > 1.0 and self.caption_dropout == 0.0:
+                raise ValueError("true_cfg_scale above 1 needs caption_dropout > 0: a model never trained on the "
+                                 "empty caption has no unconditional prediction to guide against")
+
+    @property
+    def default_true_cfg_scale(self) -> float:
+        if self.true_cfg_scale is not None:
+            return self.true_cfg_scale
+        return GUIDED_CFG_SCALE if self.caption_dropout > 0 else 1.0
 
 
 def parse_minutes(text: str | None) -> dict:
@@ -137,7 +160,7 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     seconds = {name: 60.0 * m for name, m in options.minutes.items()}
     cap = options.max_steps if options.max_steps is not None else 1_000_000
     report = {"device": _device_name(device), "sizes": asdict(sizes), "seed": seed, "minutes": options.minutes,
-              "word_dropout": options.word_dropout, "stages": {}}
+              "word_dropout": options.word_dropout, "caption_dropout": options.caption_dropout, "stages": {}}
     began = time.perf_counter()
 
     # 1. bank
@@ -162,7 +185,8 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     stage1_files = {}
     for intrinsic in MAPS:
         trainer = BankIndependentTrainer(stage1_config(intrinsic, base_dir, options.work_dir / f"stage1_{intrinsic}",
-                                                       bank, settings1), bank, options.word_dropout)
+                                                       bank, settings1), bank, options.word_dropout,
+                                         options.caption_dropout)
         run = run_for_seconds(trainer, seconds["stage1"], max_steps=options.max_steps, log=log)
         stage1_files[intrinsic] = str(run.lora_path)
         report["stages"][f"stage1_{intrinsic}"] = _run_report(run)
@@ -176,14 +200,15 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     if not kernels:
         log("stage2: WITHOUT the re-render loss (no compiled kernels): flow loss and cross-intrinsic attention only")
     trainer = BankAlignTrainer(stage2_config(stage1_files, base_dir, options.work_dir / "stage2", bank, settings2),
-                               bank, options.word_dropout)
+                               bank, options.word_dropout, options.caption_dropout)
     run = run_for_seconds(trainer, seconds["stage2"], max_steps=options.max_steps, log=log)
     report["stages"]["stage2"] = {**_run_report(run), "rerender_loss": kernels}
     del trainer
     _free(device)
 
     # The model folder: float16 components + the published-layout LoRA (bfloat16) + defaults.
-    write_model_folder(base_dir, run.lora_path, options.out, options.default_steps, sizes.image_size)
+    write_model_folder(base_dir, run.lora_path, options.out, options.default_steps, sizes.image_size,
+                       options.default_true_cfg_scale)
     report["parameters"] = _parameter_report(options.out)
     report["total_seconds"] = round(time.perf_counter() - began, 1)
     report["files_mb"] = round(sum(f.stat().st_size for f in options.out.rglob("*") if f.is_file()) / 2**20, 2)
@@ -209,12 +234,15 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
         vae = make_vae(sizes, seed + 1)
         crop = min(128, sizes.image_size)
         vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
-                                       normal_weight=options.vae_normal_weight)
+                                       normal_weight=options.vae_normal_weight,
+                                       spectrum_weight=options.vae_spectrum_weight,
+                                       adversarial_weight=options.vae_adversarial_weight)
         history = train_vae(vae, device_bank, vae_config, device, log)
         stats = set_latent_statistics(vae, device_bank, device)
         stage = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                  "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
-                 "normal_weight": vae_config.normal_weight, **stats}
+                 "normal_weight": vae_config.normal_weight, "spectrum_weight": vae_config.spectrum_weight,
+                 "adversarial_weight": vae_config.adversarial_weight, **stats}
     relief = relief_round_trip(vae, device_bank, device)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
@@ -231,7 +259,8 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     data = prepare_base_data(pipe, device_bank, device, seed + 5)
     del device_bank
     history = train_base(transformer, data, BaseTrainingConfig(max_seconds=seconds["base"], max_steps=cap,
-                                                               word_dropout=options.word_dropout, seed=seed + 6),
+                                                               word_dropout=options.word_dropout,
+                                                               caption_dropout=options.caption_dropout, seed=seed + 6),
                          device, log)
     del data
     pipe.to("cpu").save_pretrained(str(base_dir))
@@ -241,7 +270,8 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     _free(device)
 
 
-def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, size: int) -> None:
+def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, size: int,
+                       true_cfg_scale: float = 1.0) -> None:
     """Base components in float16 + the LoRA (published layout, bfloat16) + intrinsix_defaults.json."""
     pipe = IntrinsiXPipeline.from_pretrained(str(base_dir), dtype=torch.float16, local_files_only=True)
     pipe.save_pretrained(str(out), max_shard_size=MAX_SHARD_SIZE)
@@ -249,6 +279,8 @@ def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, s
     load_published_lora(transformer, lora_file)
     save_published_lora(transformer, out, dtype=torch.bfloat16)
     defaults = {"size": size, "num_inference_steps": steps, "guidance_scale": 1.0}
+    if true_cfg_scale > 1.0:
+        defaults["true_cfg_scale"] = true_cfg_scale
     (out / DEFAULTS_FILE).write_text(json.dumps(defaults, indent=2) + "\n")
     for config in out.rglob("*.json"):  # drop the build machine's paths that diffusers records
         data = json.loads(config.read_text())

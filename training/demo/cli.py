@@ -3,10 +3,11 @@
     intrinsix train demo --out DIR [--device auto|cpu|cuda[:N]] [--minutes-per-stage M | STAGE=M,...]
                          [--seed S] [--preset demo|tiny] [--bank-size N] [--bank-workers W]
                          [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
-                         [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--word-dropout]
+                         [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--vae-spectrum-weight W]
+                         [--vae-adversarial-weight W] [--caption-dropout P] [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
-                        [--vae-round-trip]
+                        [--true-cfg-scale S] [--vae-round-trip]
 
 The same commands run without the console script as `python -m intrinsix.training.demo train|eval ...`.
 """
@@ -17,6 +18,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from .build import GUIDED_CFG_SCALE
 
 
 def _device(name: str):
@@ -81,6 +84,17 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                         "and train the base and the LoRAs on its latents")
     p.add_argument("--vae-normal-weight", type=_non_negative("--vae-normal-weight", float), default=None,
                    help="weight of the normal maps in the VAE loss (default 6; the albedo and material maps weigh 1)")
+    p.add_argument("--vae-spectrum-weight", type=_non_negative("--vae-spectrum-weight", float), default=0.0,
+                   help="weight of the L1 between the normal maps' amplitude spectra in the VAE loss (default 0 = off)")
+    p.add_argument("--vae-adversarial-weight", type=_non_negative("--vae-adversarial-weight", float), default=0.0,
+                   help="weight of the patch discriminator in the VAE loss, relative to the reconstruction "
+                        "gradient (default 0 = off)")
+    p.add_argument("--caption-dropout", type=float, default=0.0, metavar="P",
+                   help="train the base and the LoRAs on the empty caption with probability P in [0, 0.5] "
+                        "(default 0), so the model can be sampled with true classifier-free guidance")
+    p.add_argument("--true-cfg-scale", type=float, default=None,
+                   help="true classifier-free guidance scale written as the model's default, in [1, 30] "
+                        f"(default: {GUIDED_CFG_SCALE:g} with --caption-dropout, else 1 = off)")
     p.add_argument("--word-dropout", action="store_true",
                    help="train the base and the LoRAs also on captions without their finish or colour word "
                         "(measured at full size without gain, docs/demo-model.md)")
@@ -121,6 +135,18 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print("intrinsix train demo: error: --vae and --base exclude each other (--base keeps the VAE too)",
               file=sys.stderr)
         return 2
+    if not 0.0 <= args.caption_dropout <= 0.5:
+        print(f"intrinsix train demo: error: --caption-dropout must be in [0, 0.5], got {args.caption_dropout}",
+              file=sys.stderr)
+        return 2
+    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
+        print(f"intrinsix train demo: error: --true-cfg-scale must be in [1, 30] (1 = off), got {args.true_cfg_scale}",
+              file=sys.stderr)
+        return 2
+    if args.true_cfg_scale is not None and args.true_cfg_scale > 1.0 and args.caption_dropout == 0.0:
+        print("intrinsix train demo: error: --true-cfg-scale above 1 needs --caption-dropout > 0 (a model never "
+              "trained on the empty caption has no unconditional prediction to guide against)", file=sys.stderr)
+        return 2
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
     out = args.out.resolve()
     options = DemoBuildOptions(
@@ -130,9 +156,12 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         # The tiny preset is for smoke tests: the smallest batches the trainers take.
         stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
         wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
-        word_dropout=args.word_dropout, overwrite=args.overwrite)
+        word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
+        overwrite=args.overwrite)
     if args.vae_normal_weight is not None:
         options.vae_normal_weight = args.vae_normal_weight
+    options.vae_spectrum_weight = args.vae_spectrum_weight
+    options.vae_adversarial_weight = args.vae_adversarial_weight
     try:
         build_demo_model(options, log=lambda text: print(text, flush=True))
     except FileExistsError as error:
@@ -159,6 +188,9 @@ def add_eval_demo(eval_sub: argparse._SubParsersAction, name: str = "demo") -> N
     p.add_argument("--sheet", type=Path, default=None, help="contact sheet PNG (default: <out>/contact-sheet.png)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="prompt and noise seed (default 0)")
+    p.add_argument("--true-cfg-scale", type=float, default=None,
+                   help="true classifier-free guidance against the empty prompt, in [1, 30], 1 = off "
+                        "(default: the model's, intrinsix_defaults.json)")
     p.add_argument("--vae-round-trip", action="store_true",
                    help="instead of generating, check the procedural materials the prompts name after a round "
                         "trip through the model's VAE (the best any transformer on it can score); writes "
@@ -176,6 +208,10 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
     if not model.is_dir():
         print(f"intrinsix eval demo: error: --model {model} is not a folder", file=sys.stderr)
         return 2
+    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
+        print(f"intrinsix eval demo: error: --true-cfg-scale must be in [1, 30] (1 = off), got {args.true_cfg_scale}",
+              file=sys.stderr)
+        return 2
     try:
         device = _device(args.device)
     except argparse.ArgumentTypeError as error:
@@ -188,7 +224,8 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
             print(f"{name:<28}  {round(rate * report['prompts']):>3}/{report['prompts']:<3}  {100 * rate:5.1f} %")
         print(path)
         return 0
-    report, generated = evaluate(model, args.prompts, args.seed, device, log=lambda text: print(text, flush=True))
+    report, generated = evaluate(model, args.prompts, args.seed, device, true_cfg_scale=args.true_cfg_scale,
+                                 log=lambda text: print(text, flush=True))
     path = write_report(report, args.out / "eval.json")
     sheet = write_contact_sheet(generated, report, args.sheet or args.out / "contact-sheet.png")
     width = max(len(name) for name in report["pass_rates"])

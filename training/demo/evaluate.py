@@ -140,18 +140,24 @@ class Generated:
         return float(self.material[..., 0].mean())
 
 
-def generate(pipe, prompt: EvalPrompt, size: int, steps: int, guidance: float) -> Generated:
+def generate(pipe, prompt: EvalPrompt, size: int, steps: int, guidance: float, true_cfg_scale: float = 1.0
+             ) -> Generated:
+    """One texture set as `intrinsix generate` makes it (true CFG against the empty prompt above 1)."""
+    from intrinsix.generator.defaults import guidance_arguments
+
     began = time.perf_counter()
     out = pipe(prompt.prompt, height=size, width=size, num_inference_steps=steps, guidance_scale=guidance,
-               generator=torch.Generator().manual_seed(prompt.seed))
+               generator=torch.Generator().manual_seed(prompt.seed), **guidance_arguments(true_cfg_scale))
     return Generated(prompt, out.albedo[0].float().cpu(), out.material[0].float().cpu(), out.normal[0].float().cpu(),
                      time.perf_counter() - began)
 
 
 def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str | torch.device = "cpu",
-             size: int | None = None, steps: int | None = None, log=print) -> tuple[dict, list[Generated]]:
+             size: int | None = None, steps: int | None = None, true_cfg_scale: float | None = None,
+             log=print) -> tuple[dict, list[Generated]]:
     """Generate the evaluation prompts with the model in `model_dir` (load_pipeline) and check the
-    criteria. Returns (report, generated sets: held-out prompts first, then the metal set)."""
+    criteria; size, steps and true_cfg_scale default to the model's (`intrinsix_defaults.json`).
+    Returns (report, generated sets: held-out prompts first, then the metal set)."""
     from intrinsix.generator import load_pipeline
     from intrinsix.generator.defaults import generation_defaults
 
@@ -159,6 +165,7 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
     size = size or defaults["size"]
     steps = steps or defaults["num_inference_steps"]
     guidance = defaults["guidance_scale"]
+    true_cfg_scale = defaults["true_cfg_scale"] if true_cfg_scale is None else true_cfg_scale
     pipe = load_pipeline(model_dir, device=device)
     pipe.set_progress_bar_config(disable=True)
 
@@ -169,7 +176,7 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
     def run(prompt: EvalPrompt) -> Generated:
         key = f"{prompt.prompt}|{prompt.seed}"
         if key not in cache:
-            cache[key] = generate(pipe, prompt, size, steps, guidance)
+            cache[key] = generate(pipe, prompt, size, steps, guidance, true_cfg_scale)
             log(f"  {prompt.prompt!r} (seed {prompt.seed}): {cache[key].seconds:.1f} s")
         return cache[key]
 
@@ -211,7 +218,8 @@ def evaluate(model_dir: str | Path, count: int = 0, seed: int = 0, device: str |
     held = [r for r in rows if r["prompt"]["held_out"]]
     seen_metals = [r for r in rows if not r["prompt"]["held_out"]]
     report = {
-        "model": str(model_dir), "size": size, "steps": steps, "guidance": guidance, "device": str(device),
+        "model": str(model_dir), "size": size, "steps": steps, "guidance": guidance,
+        "true_cfg_scale": true_cfg_scale, "device": str(device),
         "pass_rates": {
             "metallic (held-out, all non-metal)": rate(r["checks"]["metallic"]["ok"] for r in held),
             "metallic (metal set, seen combinations)": rate(r["checks"]["metallic"]["ok"] for r in seen_metals),

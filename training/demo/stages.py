@@ -7,7 +7,8 @@ classes, `train(resume=..., stop_at_step=...)`, the loss log). Two thin wrappers
 - `BankIndependentTrainer` / `BankAlignTrainer` feed the trainers from the in-memory material bank
   (`bank.BankDataset`, the same samples as `ProceduralMaterialDataset` of the training split)
   instead of regenerating materials every step, which would make a GPU run CPU-bound, optionally
-  with word dropout (`bank.caption_variants`: some captions without their finish or colour word);
+  with word dropout (`bank.caption_variants`: some captions without their finish or colour word)
+  and caption dropout (some captions empty, for classifier-free guidance);
 - `run_for_seconds` gives a stage a wall-clock budget: it trains `calibration_steps` steps
   (stopping with a checkpoint, as an interrupted run would), reads the seconds per step from the
   trainer's loss log, sets `train.max_steps` to what fits in the rest of the budget and resumes
@@ -35,27 +36,29 @@ MAX_STEPS_CAP = 1_000_000
 class BankIndependentTrainer(IndependentTrainer):
     """Stage 1 (one PEFT LoRA for one intrinsic) on the material bank."""
 
-    def __init__(self, config, bank: MaterialBank, word_dropout: bool = False):
+    def __init__(self, config, bank: MaterialBank, word_dropout: bool = False, caption_dropout: float = 0.0):
         super().__init__(config)
         self._bank = bank
         self._word_dropout = word_dropout
+        self._caption_dropout = caption_dropout
 
     def prepare(self) -> None:
         super().prepare()
-        self.dataset = BankDataset(self._bank, word_dropout=self._word_dropout)
+        self.dataset = BankDataset(self._bank, word_dropout=self._word_dropout, caption_dropout=self._caption_dropout)
 
 
 class BankAlignTrainer(AlignTrainer):
     """Stage 2 (the three LoRAs with cross-intrinsic attention and the re-render loss) on the bank."""
 
-    def __init__(self, config, bank: MaterialBank, word_dropout: bool = False):
+    def __init__(self, config, bank: MaterialBank, word_dropout: bool = False, caption_dropout: float = 0.0):
         super().__init__(config)
         self._bank = bank
         self._word_dropout = word_dropout
+        self._caption_dropout = caption_dropout
 
     def prepare(self) -> None:
         super().prepare()
-        self.dataset = BankDataset(self._bank, word_dropout=self._word_dropout)
+        self.dataset = BankDataset(self._bank, word_dropout=self._word_dropout, caption_dropout=self._caption_dropout)
 
 
 @dataclass
