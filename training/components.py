@@ -18,7 +18,8 @@ from pathlib import Path
 
 import torch
 
-from intrinsix.generator import IntrinsiXPipeline, load_pipeline
+from intrinsix.generator import IntrinsiXPipeline, branch_index, load_pipeline
+from intrinsix.generator.conditioning import image_to_vae_input
 from intrinsix.generator.weights import PUBLISHED_FILE_NAME
 
 
@@ -68,13 +69,10 @@ def encode_text(
     return embeds.to(components.dtype), pooled.to(components.dtype)
 
 
-def to_vae_input(branch: str, image: torch.Tensor) -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1]
-    """albedo / material in [0, 1] -> 2x - 1; normal (unit vectors) raw (REFERENCE §1)."""
-    if branch == "normal":
-        return image.clamp(-1.0, 1.0).permute(0, 3, 1, 2)
-    if branch in ("albedo", "material"):
-        return (image.clamp(0.0, 1.0) * 2.0 - 1.0).permute(0, 3, 1, 2)
-    raise ValueError(f"branch must be albedo, material or normal, got {branch!r}")
+def to_vae_input(branch: str, image: torch.Tensor) -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1], float32
+    """albedo / material in [0, 1] -> 2x - 1; normal (unit vectors) raw (REFERENCE §1): the
+    generator's `image_to_vae_input` for a branch given by name."""
+    return image_to_vae_input(branch_index(branch), image)
 
 
 @torch.no_grad()
