@@ -47,7 +47,7 @@ STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
 # 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
 # True classifier-free guidance written as the default of a model trained with caption dropout.
-GUIDED_CFG_SCALE = 3.0
+GUIDED_CFG_SCALE = 2.5
 STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
