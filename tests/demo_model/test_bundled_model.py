@@ -12,7 +12,7 @@ from safetensors import safe_open
 from intrinsix.cli.generate import default_model_dir
 from intrinsix.generator import (CrossIntrinsicAttnProcessor, adapted_linear_names, branch_lora_modules,
                                  detect_lora_layout, load_pipeline)
-from intrinsix.generator.defaults import generation_defaults
+from intrinsix.generator.defaults import generation_defaults, guidance_arguments
 
 MAX_MEGABYTES = 40.0
 
@@ -69,7 +69,8 @@ def test_loads_with_branch_lora_and_cross_intrinsic_attention(pipe):
 def generate(pipe, folder, prompt):
     d = generation_defaults(folder)
     out = pipe(prompt, height=d["size"], width=d["size"], num_inference_steps=d["num_inference_steps"],
-               guidance_scale=d["guidance_scale"], generator=torch.Generator().manual_seed(0))
+               guidance_scale=d["guidance_scale"], generator=torch.Generator().manual_seed(0),
+               **guidance_arguments(d["true_cfg_scale"]))  # as `intrinsix generate` samples it
     for maps in (out.albedo, out.material, out.normal):
         assert maps.shape == (1, 256, 256, 3) and torch.isfinite(maps).all()
         assert float(maps.min()) >= -1.0 and float(maps.max()) <= 1.0
