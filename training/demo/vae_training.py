@@ -25,7 +25,8 @@ after `adversarial_start` steps, as in the VAEs of latent diffusion: the decoder
 term is scaled so that its gradient at the last layer matches the reconstruction's
 (`adaptive_adversarial_weight`), times `adversarial_weight`. Noise-like detail the decoder cannot
 place exactly (fabric weave, leather grain) is what an L1 decoder averages away and what a
-discriminator asks for. The decoder sees the posterior mean plus `latent_noise` times the
+discriminator asks for. Both extra terms are off by default: in a demo build's minutes neither kept
+the fine relief (docs/demo-model.md, "VAE losses"). The decoder sees the posterior mean plus `latent_noise` times the
 posterior standard deviation times N(0, 1): a first build that decoded full posterior samples lost
 the relief (posterior std ~0.2-0.4 against latent values of std ~2 swamped it), a little noise
 still teaches the decoder to tolerate the small latent errors a diffusion model makes. AdamW,
@@ -204,8 +205,9 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
     generator = torch.Generator().manual_seed(config.seed)
     discriminator = None
     if config.adversarial_weight > 0:
-        torch.manual_seed(config.seed + 1)
-        discriminator = PatchDiscriminator().to(device).train()
+        with torch.random.fork_rng(devices=[]):  # seeded critic, global random state untouched
+            torch.manual_seed(config.seed + 1)
+            discriminator = PatchDiscriminator().to(device).train()
         critic_optimizer = torch.optim.AdamW(discriminator.parameters(), lr=config.discriminator_lr,
                                              weight_decay=0.0, betas=(0.5, 0.9))
         last_layer = vae.decoder.conv_out.weight
