@@ -112,6 +112,7 @@ class IntrinsiXBackend:
     def generate(self, params, on_progress, on_preview, is_cancelled):
         import torch
 
+        from intrinsix.generator.defaults import guidance_arguments
         from intrinsix.pbr import TextureSet, export
 
         if self.pipe is None:
@@ -131,8 +132,8 @@ class IntrinsiXBackend:
 
         prompt = list(params.prompt) if isinstance(params.prompt, tuple) else params.prompt
         output = self.pipe(
-            prompt=prompt, negative_prompt=(params.negative_prompt or "") if params.true_cfg_scale > 1 else None,
-            true_cfg_scale=params.true_cfg_scale, height=params.height, width=params.width,
+            prompt=prompt, **guidance_arguments(params.true_cfg_scale, params.negative_prompt),
+            height=params.height, width=params.width,
             num_inference_steps=steps, guidance_scale=params.guidance,
             generator=torch.Generator("cpu").manual_seed(params.seed), tileable=params.tileable,
             callback_on_step_end=on_step_end)

@@ -156,12 +156,11 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         # The tiny preset is for smoke tests: the smallest batches the trainers take.
         stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
         wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
+        vae_spectrum_weight=args.vae_spectrum_weight, vae_adversarial_weight=args.vae_adversarial_weight,
         word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
         overwrite=args.overwrite)
     if args.vae_normal_weight is not None:
         options.vae_normal_weight = args.vae_normal_weight
-    options.vae_spectrum_weight = args.vae_spectrum_weight
-    options.vae_adversarial_weight = args.vae_adversarial_weight
     try:
         build_demo_model(options, log=lambda text: print(text, flush=True))
     except FileExistsError as error:
