@@ -71,22 +71,58 @@ class PreparedCondition:
     mask: torch.Tensor | None  # [G, 1, h, w] float32 in [0, 1], or None (whole branch)
 
 
-def image_to_vae_input(branch: int, image: torch.Tensor) -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1]
-    """Albedo/material [0, 1] -> 2x - 1; normals are already in [-1, 1] and go in raw (REFERENCE §1)."""
+NORMAL_ENCODINGS = ("linear", "sqrt")
+
+
+def check_normal_encoding(encoding: str, name: str = "normal_encoding") -> str:
+    if encoding not in NORMAL_ENCODINGS:
+        raise ValueError(f"{name} must be one of {NORMAL_ENCODINGS}, got {encoding!r}")
+    return encoding
+
+
+def compand_normals(normal: torch.Tensor, encoding: str) -> torch.Tensor:  # [..., 3] unit -> [..., 3] in [-1, 1]
+    """The normal map as the VAE sees it. "linear" (REFERENCE §1, the real weights): the unit
+    vectors raw. "sqrt": x and y through sign(v) sqrt(|v|), z raw; like the sRGB curve of an albedo
+    it gives small values more of the code range: the 1-5 degree relief of fabric, leather and
+    concrete (|x|, |y| ~ 0.02-0.09) becomes 0.14-0.3, no longer a faint signal on top of z ~ 1
+    that an L1-trained VAE can drop."""
+    if check_normal_encoding(encoding) == "linear":
+        return normal
+    xy = normal[..., :2]
+    return torch.cat([xy.sign() * xy.abs().sqrt(), normal[..., 2:]], dim=-1)
+
+
+def expand_normals(pixels: torch.Tensor, encoding: str) -> torch.Tensor:  # [..., 3] -> [..., 3], not normalised
+    """The inverse of `compand_normals` on decoded values (differentiable: v |v| for "sqrt")."""
+    if check_normal_encoding(encoding) == "linear":
+        return pixels
+    xy = pixels[..., :2]
+    return torch.cat([xy * xy.abs(), pixels[..., 2:]], dim=-1)
+
+
+def image_to_vae_input(branch: int, image: torch.Tensor,
+                       normal_encoding: str = "linear") -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1]
+    """Albedo/material [0, 1] -> 2x - 1; normals (in [-1, 1]) through `compand_normals`: raw for
+    the "linear" encoding of the real weights (REFERENCE §1)."""
     image = image.float()
     if branch == 2:
-        return image.clamp(-1.0, 1.0).permute(0, 3, 1, 2)
+        return compand_normals(image.clamp(-1.0, 1.0), normal_encoding).permute(0, 3, 1, 2)
     return (image.clamp(0.0, 1.0) * 2.0 - 1.0).permute(0, 3, 1, 2)
 
 
-def vae_output_to_image(branch: int, pixels: torch.Tensor) -> torch.Tensor:  # [N, 3, H, W] ~[-1, 1] -> [N, H, W, 3]
+def vae_output_to_image(branch: int, pixels: torch.Tensor,
+                        normal_encoding: str = "linear") -> torch.Tensor:  # [N, 3, H, W] ~[-1, 1] -> [N, H, W, 3]
     """The inverse of `image_to_vae_input` for decoded pixels (float32, on their device):
-    albedo/material (x + 1) / 2 clamped to [0, 1]; normals clamped to [-1, 1] and normalised, a
-    zero vector becoming +z (facing the viewer)."""
+    albedo/material (x + 1) / 2 clamped to [0, 1]; normals clamped to [-1, 1], expanded
+    (`expand_normals`) and normalised, a zero vector becoming +z (facing the viewer)."""
     images = ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
     if branch != 2:
         return images
-    normal = 2.0 * images - 1.0
+    return normalise_decoded_normals(expand_normals(2.0 * images - 1.0, normal_encoding))
+
+
+def normalise_decoded_normals(normal: torch.Tensor) -> torch.Tensor:  # [..., 3] -> [..., 3] unit
+    """Unit vectors; a (near) zero vector becomes +z (facing the viewer)."""
     length = normal.norm(dim=-1, keepdim=True)
     facing = torch.tensor([0.0, 0.0, 1.0], device=normal.device).expand_as(normal)
     return torch.where(length > 1e-6, normal / length.clamp_min(1e-6), facing)

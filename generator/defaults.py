@@ -1,11 +1,12 @@
 """Generation defaults of a model folder.
 
 FLUX.1-dev + IntrinsiX uses 512^2, 28 steps and embedded guidance 3.5 (REFERENCE.md section 1), and
-no true classifier-free guidance (`true_cfg_scale` 1: FLUX.1-dev is guidance-distilled). A model
-folder may carry `intrinsix_defaults.json` with other values (the small bundled demo model is
-trained at a lower resolution, needs fewer steps, and was trained with caption dropout so that it
-can be sampled with true classifier-free guidance against the empty prompt); keys missing from the
-file keep these.
+no true classifier-free guidance (`true_cfg_scale` 1: FLUX.1-dev is guidance-distilled), and its
+VAE sees normal maps raw (`normal_encoding` "linear", REFERENCE §1). A model folder may carry
+`intrinsix_defaults.json` with other values (the small bundled demo model is trained at a lower
+resolution, needs fewer steps, was trained with caption dropout so that it can be sampled with true
+classifier-free guidance against the empty prompt, and may compand its normal maps:
+`generator.conditioning.NORMAL_ENCODINGS`); keys missing from the file keep these.
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ import json
 import os
 from pathlib import Path
 
+from .conditioning import check_normal_encoding
+
 DEFAULTS_FILE = "intrinsix_defaults.json"
-FLUX_DEFAULTS = {"size": 512, "num_inference_steps": 28, "guidance_scale": 3.5, "true_cfg_scale": 1.0}
+FLUX_DEFAULTS = {"size": 512, "num_inference_steps": 28, "guidance_scale": 3.5, "true_cfg_scale": 1.0,
+                 "normal_encoding": "linear"}
 
 
 def generation_defaults(model_dir: str | os.PathLike) -> dict:
-    """{"size": int, "num_inference_steps": int, "guidance_scale": float, "true_cfg_scale": float} for a
-    model folder. A `true_cfg_scale` above 1 means: sample with true classifier-free guidance, the
-    empty prompt as the negative unless the caller names another."""
+    """{"size": int, "num_inference_steps": int, "guidance_scale": float, "true_cfg_scale": float,
+    "normal_encoding": str} for a model folder. A `true_cfg_scale` above 1 means: sample with true
+    classifier-free guidance, the empty prompt as the negative unless the caller names another.
+    `normal_encoding` is how the folder's VAE sees normal maps (`load_pipeline` sets it on the
+    pipeline; it must match what the VAE was trained with)."""
     values = dict(FLUX_DEFAULTS)
     path = Path(model_dir) / DEFAULTS_FILE
     if path.is_file():
@@ -36,6 +42,7 @@ def generation_defaults(model_dir: str | os.PathLike) -> dict:
         cfg = values["true_cfg_scale"]
         if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not 1.0 <= cfg <= 30.0:
             raise ValueError(f"{path}: true_cfg_scale must be a number in [1, 30] (1 = off), got {cfg!r}")
+        check_normal_encoding(values["normal_encoding"], f"{path}: normal_encoding")
     return values
 
 

@@ -4,7 +4,8 @@
                          [--seed S] [--preset demo|tiny] [--bank-size N] [--bank-workers W]
                          [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
                          [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--vae-spectrum-weight W]
-                         [--vae-adversarial-weight W] [--caption-dropout P] [--true-cfg-scale S] [--word-dropout]
+                         [--vae-adversarial-weight W] [--normal-encoding linear|sqrt] [--caption-dropout P]
+                         [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
                         [--true-cfg-scale S] [--vae-round-trip]
@@ -19,7 +20,7 @@ import os
 import sys
 from pathlib import Path
 
-from .build import GUIDED_CFG_SCALE
+from .build import DEMO_NORMAL_ENCODING, GUIDED_CFG_SCALE
 
 
 def _device(name: str):
@@ -89,6 +90,10 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--vae-adversarial-weight", type=_non_negative("--vae-adversarial-weight", float), default=0.0,
                    help="weight of the patch discriminator in the VAE loss, relative to the reconstruction "
                         "gradient (default 0 = off)")
+    p.add_argument("--normal-encoding", choices=("linear", "sqrt"), default=None,
+                   help="how the VAE sees normal maps: 'linear' raw as the real weights, 'sqrt' with x and y "
+                        f"companded so fine relief survives (default: {DEMO_NORMAL_ENCODING}, or the encoding of "
+                        "the --vae / --base folder, which must match)")
     p.add_argument("--caption-dropout", type=float, default=0.0, metavar="P",
                    help="train the base and the LoRAs on the empty caption with probability P in [0, 0.5] "
                         "(default 0), so the model can be sampled with true classifier-free guidance")
@@ -149,16 +154,20 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         return 2
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
     out = args.out.resolve()
-    options = DemoBuildOptions(
-        out=out, work_dir=(args.work_dir or out.with_name(out.name + ".work")).resolve(), device=device,
-        sizes=PRESETS[args.preset], seed=args.seed, minutes=minutes, max_steps=args.max_steps_per_stage,
-        bank_size=args.bank_size, workers=workers, default_steps=args.default_steps,
-        # The tiny preset is for smoke tests: the smallest batches the trainers take.
-        stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
-        wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
-        vae_spectrum_weight=args.vae_spectrum_weight, vae_adversarial_weight=args.vae_adversarial_weight,
-        word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
-        overwrite=args.overwrite)
+    try:
+        options = DemoBuildOptions(
+            out=out, work_dir=(args.work_dir or out.with_name(out.name + ".work")).resolve(), device=device,
+            sizes=PRESETS[args.preset], seed=args.seed, minutes=minutes, max_steps=args.max_steps_per_stage,
+            bank_size=args.bank_size, workers=workers, default_steps=args.default_steps,
+            # The tiny preset is for smoke tests: the smallest batches the trainers take.
+            stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
+            wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
+            vae_spectrum_weight=args.vae_spectrum_weight, vae_adversarial_weight=args.vae_adversarial_weight,
+            word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
+            normal_encoding=args.normal_encoding, overwrite=args.overwrite)
+    except ValueError as error:  # e.g. --normal-encoding against the --vae / --base folder's
+        print(f"intrinsix train demo: error: {error}", file=sys.stderr)
+        return 2
     if args.vae_normal_weight is not None:
         options.vae_normal_weight = args.vae_normal_weight
     try:

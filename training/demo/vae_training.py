@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import torch
 
 from intrinsix.generator import branch_index
-from intrinsix.generator.conditioning import vae_output_to_image
+from intrinsix.generator.conditioning import check_normal_encoding, vae_output_to_image
 
 from ..components import to_vae_input
 from ..data.colours import mean_albedo_matches
@@ -74,6 +74,7 @@ class VAETrainingConfig:
     adversarial_weight: float = 0.0  # patch discriminator on every map type (0 = off)
     adversarial_start: int = 500  # steps of reconstruction only before the discriminator joins
     discriminator_lr: float = 2e-4
+    normal_encoding: str = "linear"  # how normal maps enter the VAE (generator.conditioning.NORMAL_ENCODINGS)
     seed: int = 0
 
     def __post_init__(self):
@@ -82,6 +83,7 @@ class VAETrainingConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"VAETrainingConfig.{name} must be a finite number >= 0, got {value!r}")
+        check_normal_encoding(self.normal_encoding, "VAETrainingConfig.normal_encoding")
         if self.adversarial_start < 0:
             raise ValueError(f"VAETrainingConfig.adversarial_start must be >= 0, got {self.adversarial_start}")
 
@@ -223,7 +225,8 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
             group["lr"] = config.lr * schedule_factor(elapsed / config.max_seconds, step, config.warmup_steps)
         index = torch.randint(0, len(bank), (config.batch_size,), generator=generator)
         images = torch.cat([to_vae_input(name, random_crops(bank.maps(name), index, config.crop, generator,
-                                                            negate_x_on_flip=name == "normal"))
+                                                            negate_x_on_flip=name == "normal"),
+                                         config.normal_encoding)
                             for name in MAPS]).to(device, non_blocking=True)
         with autocast:
             posterior = vae.encode(images).latent_dist
@@ -274,26 +277,30 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
 
 @torch.no_grad()
 def encode_maps(vae: torch.nn.Module, name: str, maps: torch.Tensor, device: torch.device,
-                batch_size: int = 64) -> torch.Tensor:  # [N, 16, S/8, S/8] float32 on device
+                batch_size: int = 64, normal_encoding: str = "linear"
+                ) -> torch.Tensor:  # [N, 16, S/8, S/8] float32 on device
     """Posterior means of the VAE for bank maps [N, S, S, 3] (raw latents, before shift / scale)."""
     out = []
     for start in range(0, maps.shape[0], batch_size):
-        pixels = to_vae_input(name, maps[start:start + batch_size].to(device).float()).to(vae.dtype)
+        pixels = to_vae_input(name, maps[start:start + batch_size].to(device).float(), normal_encoding).to(vae.dtype)
         out.append(vae.encode(pixels).latent_dist.mean.float())
     return torch.cat(out)
 
 
 @torch.no_grad()
-def vae_round_trip(vae: torch.nn.Module, name: str, maps: torch.Tensor) -> torch.Tensor:
+def vae_round_trip(vae: torch.nn.Module, name: str, maps: torch.Tensor, normal_encoding: str = "linear"
+                   ) -> torch.Tensor:
     """Maps [N, S, S, 3] of type `name` (albedo / material in [0, 1], normals unit vectors) encoded
     (posterior mean) and decoded, back in the same conventions as the pipeline decodes them
     (`vae_output_to_image`); float32 on the maps' device."""
-    pixels = to_vae_input(name, maps.float()).to(vae.dtype)
-    return vae_output_to_image(branch_index(name), vae.decode(vae.encode(pixels).latent_dist.mean).sample)
+    pixels = to_vae_input(name, maps.float(), normal_encoding).to(vae.dtype)
+    decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample
+    return vae_output_to_image(branch_index(name), decoded, normal_encoding)
 
 
 @torch.no_grad()
-def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_family: int = 8) -> dict:
+def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_family: int = 8,
+                      normal_encoding: str = "linear") -> dict:
     """{family: [mean tilt of the bank's normals, mean tilt after a VAE round trip]} in degrees,
     over up to `per_family` bank materials of each family: how much relief the VAE keeps (the
     generated normal maps cannot have more than the decoder makes)."""
@@ -301,7 +308,7 @@ def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
     for family in sorted(set(bank.families)):
         index = [i for i, f in enumerate(bank.families) if f == family][:per_family]
         normals = bank.normal[index].to(device).float()  # [n, S, S, 3]
-        decoded = vae_round_trip(vae, "normal", normals)
+        decoded = vae_round_trip(vae, "normal", normals, normal_encoding)
         out[family] = [round(mean_tilt_degrees(normals), 2), round(mean_tilt_degrees(decoded), 2)]
     return out
 
@@ -321,11 +328,13 @@ def colour_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
 
 
 @torch.no_grad()
-def set_latent_statistics(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, samples: int = 512) -> dict:
+def set_latent_statistics(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, samples: int = 512,
+                          normal_encoding: str = "linear") -> dict:
     """Write shift_factor / scaling_factor (see the module docstring) from up to `samples` materials
     of each map type; returns {"shift_factor", "scaling_factor"}."""
     count = min(samples, len(bank))
-    raw = torch.cat([encode_maps(vae, name, bank.maps(name)[:count], device) for name in MAPS])
+    raw = torch.cat([encode_maps(vae, name, bank.maps(name)[:count], device, normal_encoding=normal_encoding)
+                     for name in MAPS])
     shift = float(raw.mean())
     scale = float(1.0 / raw.std().clamp_min(1e-6))
     vae.register_to_config(shift_factor=shift, scaling_factor=scale)
