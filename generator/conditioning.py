@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from intrinsix.pbr.colorspace import linear_to_srgb, srgb_to_linear
+
 MODES = ("cross", "repaint")
 
 
@@ -71,54 +73,81 @@ class PreparedCondition:
     mask: torch.Tensor | None  # [G, 1, h, w] float32 in [0, 1], or None (whole branch)
 
 
+ALBEDO_ENCODINGS = ("linear", "srgb")
 NORMAL_ENCODINGS = ("linear", "sqrt")
 
 
-def check_normal_encoding(encoding: str, name: str = "normal_encoding") -> str:
-    if encoding not in NORMAL_ENCODINGS:
-        raise ValueError(f"{name} must be one of {NORMAL_ENCODINGS}, got {encoding!r}")
-    return encoding
+@dataclass(frozen=True)
+class VAEEncoding:
+    """How a model's VAE sees the albedo and normal maps (the material map always enters as 2x - 1).
+
+    albedo "linear" (REFERENCE §1, the real weights): 2a - 1 of the linear albedo a. "srgb": 2 s - 1
+        of its sRGB encoding s, as image VAEs see photographs: dark colours get the code range the
+        eye gives them (linear black 0.012 sits at -0.98, next to the clamp; sRGB black 0.11 at
+        -0.78), and an error in VAE space is an error of the displayed colour.
+    normal "linear" (REFERENCE §1): the unit vectors raw. "sqrt": x and y through sign(v) sqrt(|v|),
+        z raw: the 1-5 degree relief of fabric, leather and concrete (|x|, |y| ~ 0.02-0.09) becomes
+        0.14-0.3, no longer a faint signal on top of z ~ 1 that an L1-trained VAE drops.
+    A model folder names its encodings in intrinsix_defaults.json (generator.defaults).
+    """
+
+    albedo: str = "linear"
+    normal: str = "linear"
+
+    def __post_init__(self):
+        if self.albedo not in ALBEDO_ENCODINGS:
+            raise ValueError(f"albedo_encoding must be one of {ALBEDO_ENCODINGS}, got {self.albedo!r}")
+        if self.normal not in NORMAL_ENCODINGS:
+            raise ValueError(f"normal_encoding must be one of {NORMAL_ENCODINGS}, got {self.normal!r}")
+
+    def compand_normals(self, normal: torch.Tensor) -> torch.Tensor:  # [..., 3] unit -> [..., 3] in [-1, 1]
+        if self.normal == "linear":
+            return normal
+        xy = normal[..., :2]
+        return torch.cat([xy.sign() * xy.abs().sqrt(), normal[..., 2:]], dim=-1)
+
+    def expand_normals(self, values: torch.Tensor) -> torch.Tensor:  # [..., 3] -> [..., 3], not normalised
+        """The inverse of `compand_normals` on decoded values (differentiable: v |v| for "sqrt")."""
+        if self.normal == "linear":
+            return values
+        xy = values[..., :2]
+        return torch.cat([xy * xy.abs(), values[..., 2:]], dim=-1)
+
+    def encode_albedo(self, albedo: torch.Tensor) -> torch.Tensor:  # [...] linear in [0, 1] -> [...] in [0, 1]
+        return linear_to_srgb(albedo) if self.albedo == "srgb" else albedo.clamp(0.0, 1.0)
+
+    def decode_albedo(self, values: torch.Tensor) -> torch.Tensor:  # [...] in [0, 1] -> [...] linear in [0, 1]
+        """The inverse of `encode_albedo` (differentiable)."""
+        return srgb_to_linear(values) if self.albedo == "srgb" else values.clamp(0.0, 1.0)
 
 
-def compand_normals(normal: torch.Tensor, encoding: str) -> torch.Tensor:  # [..., 3] unit -> [..., 3] in [-1, 1]
-    """The normal map as the VAE sees it. "linear" (REFERENCE §1, the real weights): the unit
-    vectors raw. "sqrt": x and y through sign(v) sqrt(|v|), z raw; like the sRGB curve of an albedo
-    it gives small values more of the code range: the 1-5 degree relief of fabric, leather and
-    concrete (|x|, |y| ~ 0.02-0.09) becomes 0.14-0.3, no longer a faint signal on top of z ~ 1
-    that an L1-trained VAE can drop."""
-    if check_normal_encoding(encoding) == "linear":
-        return normal
-    xy = normal[..., :2]
-    return torch.cat([xy.sign() * xy.abs().sqrt(), normal[..., 2:]], dim=-1)
-
-
-def expand_normals(pixels: torch.Tensor, encoding: str) -> torch.Tensor:  # [..., 3] -> [..., 3], not normalised
-    """The inverse of `compand_normals` on decoded values (differentiable: v |v| for "sqrt")."""
-    if check_normal_encoding(encoding) == "linear":
-        return pixels
-    xy = pixels[..., :2]
-    return torch.cat([xy * xy.abs(), pixels[..., 2:]], dim=-1)
+LINEAR = VAEEncoding()  # REFERENCE §1: what the real FLUX.1-dev + IntrinsiX weights were trained with
 
 
 def image_to_vae_input(branch: int, image: torch.Tensor,
-                       normal_encoding: str = "linear") -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1]
-    """Albedo/material [0, 1] -> 2x - 1; normals (in [-1, 1]) through `compand_normals`: raw for
-    the "linear" encoding of the real weights (REFERENCE §1)."""
+                       encoding: VAEEncoding = LINEAR) -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1]
+    """Albedo (linear [0, 1]) -> 2 e - 1 of `encoding.encode_albedo`; material [0, 1] -> 2x - 1;
+    normals (in [-1, 1]) through `encoding.compand_normals` (raw for LINEAR, REFERENCE §1)."""
     image = image.float()
     if branch == 2:
-        return compand_normals(image.clamp(-1.0, 1.0), normal_encoding).permute(0, 3, 1, 2)
+        return encoding.compand_normals(image.clamp(-1.0, 1.0)).permute(0, 3, 1, 2)
+    if branch == 0:
+        image = encoding.encode_albedo(image)
     return (image.clamp(0.0, 1.0) * 2.0 - 1.0).permute(0, 3, 1, 2)
 
 
 def vae_output_to_image(branch: int, pixels: torch.Tensor,
-                        normal_encoding: str = "linear") -> torch.Tensor:  # [N, 3, H, W] ~[-1, 1] -> [N, H, W, 3]
+                        encoding: VAEEncoding = LINEAR) -> torch.Tensor:  # [N, 3, H, W] ~[-1, 1] -> [N, H, W, 3]
     """The inverse of `image_to_vae_input` for decoded pixels (float32, on their device):
-    albedo/material (x + 1) / 2 clamped to [0, 1]; normals clamped to [-1, 1], expanded
-    (`expand_normals`) and normalised, a zero vector becoming +z (facing the viewer)."""
+    (x + 1) / 2 clamped to [0, 1], then for albedo `encoding.decode_albedo` (linear albedo); for
+    normals back to [-1, 1], `encoding.expand_normals` and normalised, a zero vector becoming +z
+    (facing the viewer)."""
     images = ((pixels.float() + 1.0) / 2.0).clamp(0.0, 1.0).permute(0, 2, 3, 1)
-    if branch != 2:
+    if branch == 0:
+        return encoding.decode_albedo(images)
+    if branch == 1:
         return images
-    return normalise_decoded_normals(expand_normals(2.0 * images - 1.0, normal_encoding))
+    return normalise_decoded_normals(encoding.expand_normals(2.0 * images - 1.0))
 
 
 def normalise_decoded_normals(normal: torch.Tensor) -> torch.Tensor:  # [..., 3] -> [..., 3] unit

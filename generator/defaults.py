@@ -2,11 +2,12 @@
 
 FLUX.1-dev + IntrinsiX uses 512^2, 28 steps and embedded guidance 3.5 (REFERENCE.md section 1), and
 no true classifier-free guidance (`true_cfg_scale` 1: FLUX.1-dev is guidance-distilled), and its
-VAE sees normal maps raw (`normal_encoding` "linear", REFERENCE §1). A model folder may carry
-`intrinsix_defaults.json` with other values (the small bundled demo model is trained at a lower
-resolution, needs fewer steps, was trained with caption dropout so that it can be sampled with true
-classifier-free guidance against the empty prompt, and may compand its normal maps:
-`generator.conditioning.NORMAL_ENCODINGS`); keys missing from the file keep these.
+VAE sees linear albedo and raw normal maps (`albedo_encoding`, `normal_encoding` "linear",
+REFERENCE §1). A model folder may carry `intrinsix_defaults.json` with other values (the small
+bundled demo model is trained at a lower resolution, needs fewer steps, was trained with caption
+dropout so that it can be sampled with true classifier-free guidance against the empty prompt, and
+may give its VAE sRGB albedo and companded normals: `generator.conditioning.VAEEncoding`); keys
+missing from the file keep these.
 """
 
 from __future__ import annotations
@@ -15,19 +16,20 @@ import json
 import os
 from pathlib import Path
 
-from .conditioning import check_normal_encoding
+from .conditioning import VAEEncoding
 
 DEFAULTS_FILE = "intrinsix_defaults.json"
 FLUX_DEFAULTS = {"size": 512, "num_inference_steps": 28, "guidance_scale": 3.5, "true_cfg_scale": 1.0,
-                 "normal_encoding": "linear"}
+                 "albedo_encoding": "linear", "normal_encoding": "linear"}
 
 
 def generation_defaults(model_dir: str | os.PathLike) -> dict:
     """{"size": int, "num_inference_steps": int, "guidance_scale": float, "true_cfg_scale": float,
-    "normal_encoding": str} for a model folder. A `true_cfg_scale` above 1 means: sample with true
-    classifier-free guidance, the empty prompt as the negative unless the caller names another.
-    `normal_encoding` is how the folder's VAE sees normal maps (`load_pipeline` sets it on the
-    pipeline; it must match what the VAE was trained with)."""
+    "albedo_encoding": str, "normal_encoding": str} for a model folder. A `true_cfg_scale` above 1
+    means: sample with true classifier-free guidance, the empty prompt as the negative unless the
+    caller names another. The two encodings are how the folder's VAE sees the maps
+    (`vae_encoding`; `load_pipeline` sets them on the pipeline; they must be what the VAE was
+    trained with)."""
     values = dict(FLUX_DEFAULTS)
     path = Path(model_dir) / DEFAULTS_FILE
     if path.is_file():
@@ -42,8 +44,16 @@ def generation_defaults(model_dir: str | os.PathLike) -> dict:
         cfg = values["true_cfg_scale"]
         if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not 1.0 <= cfg <= 30.0:
             raise ValueError(f"{path}: true_cfg_scale must be a number in [1, 30] (1 = off), got {cfg!r}")
-        check_normal_encoding(values["normal_encoding"], f"{path}: normal_encoding")
+        try:
+            vae_encoding(values)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
     return values
+
+
+def vae_encoding(defaults: dict) -> VAEEncoding:
+    """The VAE encoding named by `generation_defaults` values."""
+    return VAEEncoding(albedo=defaults["albedo_encoding"], normal=defaults["normal_encoding"])
 
 
 def guidance_arguments(true_cfg_scale: float, negative_prompt: str | None = None) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from .attention import set_cross_intrinsic_attention
-from .defaults import generation_defaults
+from .defaults import generation_defaults, vae_encoding
 from .fusion import fuse_branch_qkv
 from .lora import branch_lora_modules, merge_branch_lora
 from .pipeline import IntrinsiXPipeline
@@ -106,7 +106,7 @@ def load_pipeline(
         pipe = IntrinsiXPipeline.from_pretrained(str(path), dtype=dtype, local_files_only=True)
     else:
         pipe = IntrinsiXPipeline(**_load_components(path, dtype))
-    pipe.normal_encoding = generation_defaults(path)["normal_encoding"]
+    pipe.vae_encoding = vae_encoding(generation_defaults(path))
     transformer = pipe.transformer
     if lora_path is None and (path / PUBLISHED_FILE_NAME).is_file():
         lora_path = path / PUBLISHED_FILE_NAME

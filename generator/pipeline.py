@@ -22,8 +22,8 @@ from diffusers import DiffusionPipeline
 from diffusers.utils import BaseOutput
 
 from .branches import BRANCHES, NUM_BRANCHES, branch_index
-from .conditioning import (BranchCondition, PreparedCondition, broadcast_rows, image_to_vae_input, mask_to_latent,
-                           vae_output_to_image)
+from .conditioning import (LINEAR, BranchCondition, PreparedCondition, broadcast_rows, image_to_vae_input,
+                           mask_to_latent, vae_output_to_image)
 from .latents import image_position_ids, text_position_ids, timestep_shift_mu
 from .tiling import LatentRoller, vae_wraparound
 
@@ -64,9 +64,9 @@ class IntrinsiXPipeline(DiffusionPipeline):
         self.register_modules(scheduler=scheduler, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
                               text_encoder_2=text_encoder_2, tokenizer_2=tokenizer_2, transformer=transformer)
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1) if vae is not None else 8
-        # How the VAE sees normal maps (conditioning.NORMAL_ENCODINGS); load_pipeline sets the
-        # model folder's value (generator.defaults), "linear" = raw as REFERENCE §1.
-        self.normal_encoding = "linear"
+        # How the VAE sees albedo and normal maps; load_pipeline sets the model folder's
+        # (generator.defaults); LINEAR = REFERENCE §1, the real weights.
+        self.vae_encoding = LINEAR
         self._interrupt = False
 
     # -- properties ---------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class IntrinsiXPipeline(DiffusionPipeline):
         """[N, H, W, 3] branch image (albedo/material [0, 1], normal unit vectors) -> [N, 16, h, w]
         latents in model space ((mean - shift) * scale)."""
         k = branch_index(branch)
-        pixels = image_to_vae_input(k, image, self.normal_encoding).to(device=self.vae.device, dtype=self.vae.dtype)
+        pixels = image_to_vae_input(k, image, self.vae_encoding).to(device=self.vae.device, dtype=self.vae.dtype)
         moments = self.vae.encode(pixels).latent_dist.mean.float()
         return (moments - self.vae.config.shift_factor) * self.vae.config.scaling_factor
 
@@ -225,7 +225,7 @@ class IntrinsiXPipeline(DiffusionPipeline):
         """[3G, 16, h, w] model-space latents -> {'albedo','material','normal': [G, H, W, 3] float32 CPU}."""
         z = latents / self.vae.config.scaling_factor + self.vae.config.shift_factor
         images = self.vae.decode(z.to(self.vae.dtype), return_dict=False)[0].float().cpu()  # [3G, 3, H, W] ~[-1, 1]
-        return {name: vae_output_to_image(k, images[k::NUM_BRANCHES], self.normal_encoding).contiguous()
+        return {name: vae_output_to_image(k, images[k::NUM_BRANCHES], self.vae_encoding).contiguous()
                 for k, name in enumerate(BRANCHES)}
 
     def _prepare_conditions(self, conditioning, groups, height, width, device) -> dict[int, PreparedCondition]:

@@ -60,7 +60,7 @@ class IntrinsiXPrior:
         VAE encoder call (the pipeline's own input mapping and latent scaling, as encode_image)."""
         vae = self.pipe.vae
         names = list(images)
-        encoding = self.pipe.normal_encoding
+        encoding = self.pipe.vae_encoding
         pixels = torch.cat([image_to_vae_input(branch_index(b), images[b], encoding) for b in names])
         moments = vae.encode(pixels.to(device=vae.device, dtype=vae.dtype)).latent_dist.mean.float()
         latents = (moments - vae.config.shift_factor) * vae.config.scaling_factor
@@ -76,7 +76,7 @@ class IntrinsiXPrior:
         z = torch.cat([latents[b] for b in names]) / vae.config.scaling_factor + vae.config.shift_factor
         images = vae.decode(z.to(device=vae.device, dtype=vae.dtype), return_dict=False)[0]  # [sum N, 3, H, W]
         parts = images.split([latents[b].shape[0] for b in names])
-        return {b: vae_output_to_image(branch_index(b), part, self.pipe.normal_encoding) for b, part in zip(names, parts)}
+        return {b: vae_output_to_image(branch_index(b), part, self.pipe.vae_encoding) for b, part in zip(names, parts)}
 
     def timestep_shift(self, height: int, width: int) -> float:
         config = self.pipe.scheduler.config

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from intrinsix.generator import IntrinsiXPipeline, branch_index, load_pipeline
-from intrinsix.generator.conditioning import expand_normals, image_to_vae_input
+from intrinsix.generator.conditioning import LINEAR, VAEEncoding, image_to_vae_input
 from intrinsix.generator.weights import PUBLISHED_FILE_NAME
 
 
@@ -70,11 +70,11 @@ def encode_text(
 
 
 def to_vae_input(branch: str, image: torch.Tensor,
-                 normal_encoding: str = "linear") -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1], float32
-    """albedo / material in [0, 1] -> 2x - 1; normal (unit vectors) raw for the "linear" encoding
-    (REFERENCE §1), companded for "sqrt": the generator's `image_to_vae_input` for a branch given
-    by name."""
-    return image_to_vae_input(branch_index(branch), image, normal_encoding)
+                 encoding: VAEEncoding = LINEAR) -> torch.Tensor:  # [N, H, W, 3] -> [N, 3, H, W] in [-1, 1], float32
+    """albedo / material in [0, 1] -> 2x - 1; normal (unit vectors) raw for the LINEAR encoding
+    (REFERENCE §1); other encodings as `VAEEncoding` says: the generator's `image_to_vae_input` for
+    a branch given by name."""
+    return image_to_vae_input(branch_index(branch), image, encoding)
 
 
 @torch.no_grad()
@@ -87,7 +87,7 @@ def encode_intrinsic(
     FLUX VAE's posterior standard deviation is tiny, and a deterministic encoding keeps runs
     reproducible without another random stream."""
     vae = components.vae
-    pixels = to_vae_input(branch, image.to(vae.device, torch.float32), components.pipeline.normal_encoding).to(vae.dtype)
+    pixels = to_vae_input(branch, image.to(vae.device, torch.float32), components.pipeline.vae_encoding).to(vae.dtype)
     mean = vae.encode(pixels).latent_dist.mean.float()
     return (mean - vae.config.shift_factor) * vae.config.scaling_factor
 
@@ -95,19 +95,19 @@ def encode_intrinsic(
 def decode_intrinsics(
     vae: torch.nn.Module,
     latents: torch.Tensor,  # [3G, 16, h, w] model space, rows albedo, material, normal, albedo, ...
-    normal_encoding: str = "linear",
+    encoding: VAEEncoding = LINEAR,
 ) -> dict[str, torch.Tensor]:
     """Decode WITH gradients (stage-2 re-render loss) into maps, float32, channels last:
 
-    albedo   [G, H, W, 3] in [0, 1]  ((img + 1) / 2, clamped)
+    albedo   [G, H, W, 3] in [0, 1]  ((img + 1) / 2, clamped, decoded by `encoding`: linear albedo)
     material [G, H, W, 3] in [0, 1]  (R roughness, G metallic)
-    normal   [G, H, W, 3] unit vectors (img expanded by `normal_encoding`, then normalised; for
-             "linear" = normalize(2 * img01 - 1) of REFERENCE §1)
+    normal   [G, H, W, 3] unit vectors (img expanded by `encoding`, then normalised; for LINEAR
+             = normalize(2 * img01 - 1) of REFERENCE §1)
     """
     z = latents / vae.config.scaling_factor + vae.config.shift_factor
     images = vae.decode(z.to(vae.dtype), return_dict=False)[0].float().permute(0, 2, 3, 1)  # [3G, H, W, 3]
-    albedo = ((images[0::3] + 1.0) * 0.5).clamp(0.0, 1.0)
+    albedo = encoding.decode_albedo((images[0::3] + 1.0) * 0.5)
     material = ((images[1::3] + 1.0) * 0.5).clamp(0.0, 1.0)
-    raw = expand_normals(images[2::3], normal_encoding)
+    raw = encoding.expand_normals(images[2::3])
     normal = raw / raw.norm(dim=-1, keepdim=True).clamp_min(1e-6)
     return {"albedo": albedo, "material": material, "normal": normal}

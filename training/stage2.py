@@ -95,7 +95,7 @@ class AlignTrainer(Trainer):
         rerender, perceptual = zero, zero
         if cfg.loss.rerender_weight > 0 or self.lpips is not None:
             pred = decode_intrinsics(self.components.vae, predict_x0(x_t, velocity, sigma),
-                                     self.components.pipeline.normal_encoding)
+                                     self.components.pipeline.vae_encoding)
             generator = torch.Generator(device=device).manual_seed(
                 stream_seed(cfg.train.seed, LIGHT_STREAM, positions[0]))
             mask = batch["mask"].to(device) if "mask" in batch else None

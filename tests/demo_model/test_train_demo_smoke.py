@@ -13,7 +13,8 @@ from intrinsix.cli.main import main
 from intrinsix.generator import adapted_linear_names, branch_lora_modules, detect_lora_layout, load_pipeline
 from intrinsix.generator.defaults import generation_defaults
 from intrinsix.training.data.vocabulary import FAMILIES
-from intrinsix.training.demo.build import DEMO_NORMAL_ENCODING, GUIDED_CFG_SCALE
+from intrinsix.generator.conditioning import VAEEncoding
+from intrinsix.training.demo.build import DEMO_ENCODING, GUIDED_CFG_SCALE
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +35,11 @@ def test_folder_layout_report_and_dtypes(built):
         assert (built / name).is_file(), name
     assert (built.parent / "model.work" / "stage2" / "loss_log.csv").is_file()
     assert generation_defaults(built) == {"size": 32, "num_inference_steps": 3, "guidance_scale": 1.0,
-                                          "true_cfg_scale": 1.0, "normal_encoding": DEMO_NORMAL_ENCODING}
-    assert DEMO_NORMAL_ENCODING == "sqrt"
-    # The LoRA stages loaded the base folder with the encoding its VAE was trained with.
-    assert generation_defaults(built.parent / "model.work" / "base")["normal_encoding"] == "sqrt"
+                                          "true_cfg_scale": 1.0, "albedo_encoding": "srgb", "normal_encoding": "sqrt"}
+    assert DEMO_ENCODING == VAEEncoding(albedo="srgb", normal="sqrt")
+    # The LoRA stages loaded the base folder with the encodings its VAE was trained with.
+    base = generation_defaults(built.parent / "model.work" / "base")
+    assert (base["albedo_encoding"], base["normal_encoding"]) == ("srgb", "sqrt")
     assert "true_cfg_scale" not in json.loads((built / "intrinsix_defaults.json").read_text())
     report = json.loads((built / "demo_training.json").read_text())
     for stage in ("vae", "base", "stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
@@ -58,7 +60,7 @@ def test_folder_layout_report_and_dtypes(built):
     assert vae["colour_round_trip_passed"] and all(
         0 <= passed <= tried for passed, tried in vae["colour_round_trip_passed"].values())
     assert report["word_dropout"] is False and report["caption_dropout"] == 0.0
-    assert report["normal_encoding"] == "sqrt"
+    assert (report["albedo_encoding"], report["normal_encoding"]) == ("srgb", "sqrt")
     with safe_open(str(built / "transformer" / "diffusion_pytorch_model.safetensors"), "pt") as handle:
         assert {handle.get_tensor(k).dtype for k in handle.keys()} == {torch.float16}
     assert detect_lora_layout(built / "pytorch_lora_weights.safetensors") == "published"
@@ -73,7 +75,7 @@ def test_folder_layout_report_and_dtypes(built):
 
 def test_folder_loads_with_load_pipeline_and_generates(built):
     pipe = load_pipeline(built)
-    assert pipe.normal_encoding == "sqrt"  # from intrinsix_defaults.json
+    assert pipe.vae_encoding == DEMO_ENCODING  # from intrinsix_defaults.json
     assert len(branch_lora_modules(pipe.transformer)) == len(adapted_linear_names(pipe.transformer)) == 7
     assert pipe.transformer.dtype == torch.float32  # float16 files, float32 on the CPU
     pipe.set_progress_bar_config(disable=True)
@@ -94,6 +96,7 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     report = json.loads((out / "demo_training.json").read_text())
     assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
     assert report["normal_encoding"] == generation_defaults(out)["normal_encoding"] == "sqrt"  # the --vae folder's
+    assert report["albedo_encoding"] == generation_defaults(out)["albedo_encoding"] == "srgb"
     # Trained with caption dropout: sampled with true classifier-free guidance by default.
     assert generation_defaults(out)["true_cfg_scale"] == GUIDED_CFG_SCALE > 1.0
     assert report["stages"]["vae"]["from"] == str(built) and "steps" not in report["stages"]["vae"]
@@ -149,18 +152,20 @@ def test_eval_generates_checks_and_reports_the_seen_control(built, tmp_path, cap
     assert "albedo colour (seen control)" in capsys.readouterr().out
 
 
-def test_unknown_normal_encoding_is_refused(tmp_path, capsys):
+def test_unknown_encoding_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--normal-encoding", "log"])
     assert stop.value.code == 2
     assert "argument --normal-encoding: invalid choice: 'log'" in capsys.readouterr().err
 
 
-def test_normal_encoding_must_match_the_vae_folder(built, tmp_path, capsys):
+@pytest.mark.parametrize("option", ["--albedo-encoding", "--normal-encoding"])
+def test_encodings_must_match_the_vae_folder(built, tmp_path, capsys, option):
     code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu",
-                 "--vae", str(built), "--normal-encoding", "linear"])
+                 "--vae", str(built), option, "linear"])
     assert code == 2
-    assert "normal_encoding 'linear' differs from the one the VAE of" in capsys.readouterr().err
+    key = option[2:].replace("-", "_")
+    assert f"{key} 'linear' differs from the one the VAE of {built} was trained with" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
 
 

@@ -84,7 +84,7 @@ def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int,
             # Rolled and randomly mirrored whole materials (random_crops with crop = the full size).
             maps = random_crops(bank.maps(name), torch.arange(start, stop), bank.size, generator,
                                 negate_x_on_flip=name == "normal")
-            raw = encode_maps(vae, name, maps, device, normal_encoding=pipe.normal_encoding)
+            raw = encode_maps(vae, name, maps, device, encoding=pipe.vae_encoding)
             per_map.append(((raw - vae.config.shift_factor) * vae.config.scaling_factor).to(torch.bfloat16))
         latents.append(torch.stack(per_map, dim=1))
         variants = [caption_variants(bank.captions[i], bank.finishes[i], bank.colours[i]) for i in range(start, stop)]

@@ -34,8 +34,8 @@ import torch
 from diffusers import AutoencoderKL
 
 from intrinsix.generator import IntrinsiXPipeline, load_pipeline, load_published_lora, save_published_lora
-from intrinsix.generator.conditioning import check_normal_encoding
-from intrinsix.generator.defaults import DEFAULTS_FILE, generation_defaults
+from intrinsix.generator.conditioning import LINEAR, VAEEncoding
+from intrinsix.generator.defaults import DEFAULTS_FILE, generation_defaults, vae_encoding
 
 from .architecture import DemoSizes, make_scheduler, make_text_components, make_transformer, make_vae, parameter_count
 from .bank import MAPS, check_caption_dropout, make_bank
@@ -45,13 +45,13 @@ from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, ru
 from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, set_latent_statistics, train_vae
 
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
-# Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
-# 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
-STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
-# How a new VAE sees normal maps (generator.conditioning.compand_normals; docs/demo-model.md).
-DEMO_NORMAL_ENCODING = "sqrt"
+# Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
+# 20.25 minutes in all, plus loading and saving (docs/demo-model.md).
+STAGE_MINUTES = {"bank": 1.0, "vae": 4.0, "base": 6.5, "stage1": 1.75, "stage2": 3.5}
+# How a new VAE sees albedo and normal maps (generator.conditioning.VAEEncoding; docs/demo-model.md).
+DEMO_ENCODING = VAEEncoding(albedo="srgb", normal="sqrt")
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
 
@@ -80,18 +80,19 @@ class DemoBuildOptions:
     caption_dropout: float = 0.0  # base, stage 1 and stage 2 see the empty caption this often
     true_cfg_scale: float | None = None  # written to intrinsix_defaults.json (None: GUIDED_CFG_SCALE with
     #                                      caption dropout, else 1 = off)
-    normal_encoding: str | None = None  # how the VAE sees normal maps (None: that of the `--vae` / `--base`
-    #                                     folder, else DEMO_NORMAL_ENCODING)
+    albedo_encoding: str | None = None  # how the VAE sees albedo / normal maps (None: those of the `--vae` /
+    normal_encoding: str | None = None  # `--base` folder, else DEMO_ENCODING's)
     overwrite: bool = False
 
     def __post_init__(self):
         check_caption_dropout(self.caption_dropout)
-        if self.normal_encoding is not None:
-            check_normal_encoding(self.normal_encoding)
-            source = self.base_from or self.vae_from
-            if source is not None and generation_defaults(source)["normal_encoding"] != self.normal_encoding:
-                raise ValueError(f"normal_encoding {self.normal_encoding!r} differs from the one the VAE of {source} "
-                                 f"was trained with ({generation_defaults(source)['normal_encoding']!r})")
+        self.encoding  # checks the names
+        source = self.base_from or self.vae_from
+        for key in ("albedo_encoding", "normal_encoding"):
+            asked = getattr(self, key)
+            if source is not None and asked is not None and generation_defaults(source)[key] != asked:
+                raise ValueError(f"{key} {asked!r} differs from the one the VAE of {source} was trained with "
+                                 f"({generation_defaults(source)[key]!r})")
         if self.true_cfg_scale is not None:
             if not 1.0 <= self.true_cfg_scale <= 30.0:
                 raise ValueError(f"true_cfg_scale must be in [1, 30] (1 = off), got {self.true_cfg_scale}")
@@ -100,12 +101,11 @@ class DemoBuildOptions:
                                  "empty caption has no unconditional prediction to guide against")
 
     @property
-    def resolved_normal_encoding(self) -> str:
-        """The normal encoding of the VAE this build uses (and writes to intrinsix_defaults.json)."""
-        if self.normal_encoding is not None:
-            return self.normal_encoding
+    def encoding(self) -> VAEEncoding:
+        """The encodings of the VAE this build uses (and writes to intrinsix_defaults.json)."""
         source = self.base_from or self.vae_from
-        return generation_defaults(source)["normal_encoding"] if source is not None else DEMO_NORMAL_ENCODING
+        start = vae_encoding(generation_defaults(source)) if source is not None else DEMO_ENCODING
+        return VAEEncoding(albedo=self.albedo_encoding or start.albedo, normal=self.normal_encoding or start.normal)
 
     @property
     def default_true_cfg_scale(self) -> float:
@@ -178,10 +178,10 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
     device, sizes, seed = options.device, options.sizes, options.seed
     seconds = {name: 60.0 * m for name, m in options.minutes.items()}
     cap = options.max_steps if options.max_steps is not None else 1_000_000
-    encoding = options.resolved_normal_encoding
+    encoding = options.encoding
     report = {"device": _device_name(device), "sizes": asdict(sizes), "seed": seed, "minutes": options.minutes,
               "word_dropout": options.word_dropout, "caption_dropout": options.caption_dropout,
-              "normal_encoding": encoding, "stages": {}}
+              **encoding_defaults(encoding), "stages": {}}
     began = time.perf_counter()
 
     # 1. bank
@@ -194,7 +194,7 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
         # Only the LoRA stages run: the base components come from an existing model folder.
         pipe = IntrinsiXPipeline.from_pretrained(str(options.base_from), dtype=torch.float32, local_files_only=True)
         pipe.save_pretrained(str(base_dir))
-        write_defaults(base_dir, {"normal_encoding": encoding})
+        write_defaults(base_dir, encoding_defaults(encoding))
         report["stages"]["base"] = {"from": str(options.base_from)}
         del pipe
     else:
@@ -243,7 +243,7 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
                       log) -> None:
     """Stages 2 (VAE) and 3 (base transformer); saves the base folder (float32) to `base_dir`."""
     device, sizes, seed = options.device, options.sizes, options.seed
-    encoding = options.resolved_normal_encoding
+    encoding = options.encoding
     device_bank = bank.to(device)
 
     # 2. vae
@@ -256,21 +256,24 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     else:
         vae = make_vae(sizes, seed + 1)
         crop = min(128, sizes.image_size)
+        # Batch 32 crops per map type without latent noise: measured to keep more relief than 16 with
+        # noise 0.1 (docs/demo-model.md, "VAE losses").
         vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
+                                       batch_size=32, latent_noise=0.0,
                                        normal_weight=options.vae_normal_weight,
                                        spectrum_weight=options.vae_spectrum_weight,
                                        adversarial_weight=options.vae_adversarial_weight,
-                                       normal_encoding=encoding)
+                                       albedo_encoding=encoding.albedo, normal_encoding=encoding.normal)
         history = train_vae(vae, device_bank, vae_config, device, log)
-        stats = set_latent_statistics(vae, device_bank, device, normal_encoding=encoding)
+        stats = set_latent_statistics(vae, device_bank, device, encoding=encoding)
         stage = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                  "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
                  "normal_weight": vae_config.normal_weight, "spectrum_weight": vae_config.spectrum_weight,
                  "adversarial_weight": vae_config.adversarial_weight, **stats}
-    relief = relief_round_trip(vae, device_bank, device, normal_encoding=encoding)
+    relief = relief_round_trip(vae, device_bank, device, encoding=encoding)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
-    colours = colour_round_trip(vae, device_bank, device)
+    colours = colour_round_trip(vae, device_bank, device, encoding=encoding)
     log("vae: albedos whose colour check passes after a round trip: "
         + ", ".join(f"{colour} {a}/{b}" for colour, (a, b) in colours.items()))
     report["stages"]["vae"] = {**stage, "relief_degrees_in_out": relief, "colour_round_trip_passed": colours}
@@ -280,7 +283,7 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     components = make_text_components(sizes, seed + 3)
     transformer = make_transformer(sizes, seed + 4)
     pipe = IntrinsiXPipeline(scheduler=make_scheduler(), vae=vae, transformer=transformer, **components).to(device)
-    pipe.normal_encoding = encoding
+    pipe.vae_encoding = encoding
     data = prepare_base_data(pipe, device_bank, device, seed + 5)
     del device_bank
     history = train_base(transformer, data, BaseTrainingConfig(max_seconds=seconds["base"], max_steps=cap,
@@ -289,11 +292,16 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
                          device, log)
     del data
     pipe.to("cpu").save_pretrained(str(base_dir))
-    write_defaults(base_dir, {"normal_encoding": encoding})  # the LoRA stages load the base with it
+    write_defaults(base_dir, encoding_defaults(encoding))  # the LoRA stages load the base with it
     report["stages"]["base"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                                 "final_loss": _tail_mean(history, "loss")}
     del pipe, transformer, vae
     _free(device)
+
+
+def encoding_defaults(encoding: VAEEncoding) -> dict:
+    """The intrinsix_defaults.json keys of a VAE encoding."""
+    return {"albedo_encoding": encoding.albedo, "normal_encoding": encoding.normal}
 
 
 def write_defaults(folder: Path, defaults: dict) -> None:
@@ -302,7 +310,7 @@ def write_defaults(folder: Path, defaults: dict) -> None:
 
 
 def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, size: int,
-                       true_cfg_scale: float = 1.0, normal_encoding: str = "linear") -> None:
+                       true_cfg_scale: float = 1.0, encoding: VAEEncoding = LINEAR) -> None:
     """Base components in float16 + the LoRA (published layout, bfloat16) + intrinsix_defaults.json."""
     pipe = IntrinsiXPipeline.from_pretrained(str(base_dir), dtype=torch.float16, local_files_only=True)
     pipe.save_pretrained(str(out), max_shard_size=MAX_SHARD_SIZE)
@@ -312,7 +320,7 @@ def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, s
     defaults = {"size": size, "num_inference_steps": steps, "guidance_scale": 1.0}
     if true_cfg_scale > 1.0:
         defaults["true_cfg_scale"] = true_cfg_scale
-    defaults["normal_encoding"] = normal_encoding
+    defaults.update(encoding_defaults(encoding))
     write_defaults(out, defaults)
     for config in out.rglob("*.json"):  # drop the build machine's paths that diffusers records
         data = json.loads(config.read_text())

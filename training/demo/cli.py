@@ -4,7 +4,8 @@
                          [--seed S] [--preset demo|tiny] [--bank-size N] [--bank-workers W]
                          [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
                          [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--vae-spectrum-weight W]
-                         [--vae-adversarial-weight W] [--normal-encoding linear|sqrt] [--caption-dropout P]
+                         [--vae-adversarial-weight W] [--albedo-encoding linear|srgb]
+                         [--normal-encoding linear|sqrt] [--caption-dropout P]
                          [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
@@ -20,7 +21,9 @@ import os
 import sys
 from pathlib import Path
 
-from .build import DEMO_NORMAL_ENCODING, GUIDED_CFG_SCALE
+from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
+
+from .build import DEMO_ENCODING, GUIDED_CFG_SCALE
 
 
 def _device(name: str):
@@ -90,9 +93,13 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--vae-adversarial-weight", type=_non_negative("--vae-adversarial-weight", float), default=0.0,
                    help="weight of the patch discriminator in the VAE loss, relative to the reconstruction "
                         "gradient (default 0 = off)")
-    p.add_argument("--normal-encoding", choices=("linear", "sqrt"), default=None,
+    p.add_argument("--albedo-encoding", choices=ALBEDO_ENCODINGS, default=None,
+                   help="how the VAE sees albedo: 'linear' as the real weights, 'srgb' sRGB-encoded so dark "
+                        f"colours keep their code range (default: {DEMO_ENCODING.albedo}, or the encoding of the "
+                        "--vae / --base folder, which must match)")
+    p.add_argument("--normal-encoding", choices=NORMAL_ENCODINGS, default=None,
                    help="how the VAE sees normal maps: 'linear' raw as the real weights, 'sqrt' with x and y "
-                        f"companded so fine relief survives (default: {DEMO_NORMAL_ENCODING}, or the encoding of "
+                        f"companded so fine relief survives (default: {DEMO_ENCODING.normal}, or the encoding of "
                         "the --vae / --base folder, which must match)")
     p.add_argument("--caption-dropout", type=float, default=0.0, metavar="P",
                    help="train the base and the LoRAs on the empty caption with probability P in [0, 0.5] "
@@ -164,8 +171,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
             wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
             vae_spectrum_weight=args.vae_spectrum_weight, vae_adversarial_weight=args.vae_adversarial_weight,
             word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
-            normal_encoding=args.normal_encoding, overwrite=args.overwrite)
-    except ValueError as error:  # e.g. --normal-encoding against the --vae / --base folder's
+            albedo_encoding=args.albedo_encoding, normal_encoding=args.normal_encoding, overwrite=args.overwrite)
+    except ValueError as error:  # e.g. an encoding against the --vae / --base folder's
         print(f"intrinsix train demo: error: {error}", file=sys.stderr)
         return 2
     if args.vae_normal_weight is not None:

@@ -250,21 +250,21 @@ def vae_round_trip_ceiling(model_dir: str | Path, count: int = 0, seed: int = 0,
     transformer on this VAE can reach."""
     from diffusers import AutoencoderKL
 
-    from intrinsix.generator.defaults import generation_defaults
+    from intrinsix.generator.defaults import generation_defaults, vae_encoding
 
     from ..data.materials import generate_material
     from .vae_training import vae_round_trip  # (vae_training imports this module)
 
     defaults = generation_defaults(model_dir)
-    size = size or defaults["size"]
+    size, encoding = size or defaults["size"], vae_encoding(defaults)
     vae = AutoencoderKL.from_pretrained(str(model_dir), subfolder="vae", torch_dtype=torch.float32,
                                         local_files_only=True).to(device).eval()
     references: dict[str, tuple[float, float]] = {}
     rows = []
     for spec in held_out_specs(count, seed):
         material = generate_material(spec, size)
-        albedo = vae_round_trip(vae, "albedo", material.albedo[None].to(device))[0].cpu()
-        normal = vae_round_trip(vae, "normal", material.normal[None].to(device), defaults["normal_encoding"])[0].cpu()
+        albedo = vae_round_trip(vae, "albedo", material.albedo[None].to(device), encoding)[0].cpu()
+        normal = vae_round_trip(vae, "normal", material.normal[None].to(device), encoding)[0].cpu()
         if spec.family not in references:
             references[spec.family] = relief_reference(spec.family, size)
         checks = {"procedural": (mean_albedo_matches(spec.colour, material.albedo),

@@ -1,8 +1,9 @@
 """Training the demo model's VAE (AutoencoderKL, 16 latent channels) on the procedural maps.
 
 One VAE serves the three map types, as FLUX's does. Its inputs are the maps as the pipeline and
-the trainers encode them (REFERENCE.md section 1, `training.components.to_vae_input`): albedo and
-material [0, 1] -> [-1, 1], normals raw (unit vectors, z > 0). A batch holds `batch_size` random
+the trainers encode them (`training.components.to_vae_input` with the config's `VAEEncoding`):
+material [0, 1] -> [-1, 1]; albedo likewise, as linear values (REFERENCE.md section 1) or sRGB
+encoded; normals raw (unit vectors, z > 0) or with x and y companded. A batch holds `batch_size` random
 crops of each map type; every crop comes from a material rolled by a random offset first (the
 procedural materials tile, so a rolled material is another valid material) and is mirrored
 left-right half of the time (normal x negated, as the InteriorVerse loader does).
@@ -18,7 +19,8 @@ albedo also `srgb_weight` times the L1 of the sRGB-encoded reconstruction (names
 judged on the sRGB encoding, where a dark linear albedo of 0.01 is 0.1: a first build reproduced
 "black" with linear errors of 0.005 that read as strongly tinted; the term is taken on the
 reconstruction clamped to [0, 1], so decoded blacks may sink to 0: a build that extended it below
-0 with weight 2 reproduced black but lost all relief, brick 10.2 -> 0.3 deg); plus
+0 with weight 2 reproduced black but lost all relief, brick 10.2 -> 0.3 deg; with the "srgb" albedo
+encoding the terms above are already on sRGB values and this one is skipped); plus
 `kl_weight` times the mean KL to N(0, 1) per latent element (keeps the latent bounded; it is
 rescaled afterwards anyway). With `adversarial_weight` > 0 a patch discriminator (hinge loss) joins
 after `adversarial_start` steps, as in the VAEs of latent diffusion: the decoder's adversarial
@@ -49,7 +51,7 @@ from dataclasses import dataclass
 import torch
 
 from intrinsix.generator import branch_index
-from intrinsix.generator.conditioning import check_normal_encoding, vae_output_to_image
+from intrinsix.generator.conditioning import LINEAR, VAEEncoding, vae_output_to_image
 
 from ..components import to_vae_input
 from ..data.colours import mean_albedo_matches
@@ -74,7 +76,8 @@ class VAETrainingConfig:
     adversarial_weight: float = 0.0  # patch discriminator on every map type (0 = off)
     adversarial_start: int = 500  # steps of reconstruction only before the discriminator joins
     discriminator_lr: float = 2e-4
-    normal_encoding: str = "linear"  # how normal maps enter the VAE (generator.conditioning.NORMAL_ENCODINGS)
+    albedo_encoding: str = "linear"  # how albedo and normal maps enter the VAE (generator.conditioning.VAEEncoding)
+    normal_encoding: str = "linear"
     seed: int = 0
 
     def __post_init__(self):
@@ -83,9 +86,14 @@ class VAETrainingConfig:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"VAETrainingConfig.{name} must be a finite number >= 0, got {value!r}")
-        check_normal_encoding(self.normal_encoding, "VAETrainingConfig.normal_encoding")
+        self.encoding  # checks both encodings
         if self.adversarial_start < 0:
             raise ValueError(f"VAETrainingConfig.adversarial_start must be >= 0, got {self.adversarial_start}")
+
+
+    @property
+    def encoding(self) -> VAEEncoding:
+        return VAEEncoding(albedo=self.albedo_encoding, normal=self.normal_encoding)
 
 
 def schedule_factor(progress: float, step: int, warmup_steps: int) -> float:
@@ -179,8 +187,9 @@ def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETr
         dx = (difference[..., :, 1:] - difference[..., :, :-1]).abs().reshape(len(MAPS), count, -1)
         dy = (difference[..., 1:, :] - difference[..., :-1, :]).abs().reshape(len(MAPS), count, -1)
         per_map = per_map + config.gradient_weight * (dx.mean(dim=(1, 2)) + dy.mean(dim=(1, 2)))
-    if config.srgb_weight > 0:
-        # Albedo rows come first (MAPS order).
+    if config.srgb_weight > 0 and config.albedo_encoding == "linear":
+        # Albedo rows come first (MAPS order). (With the "srgb" albedo encoding the terms above are
+        # already taken on the sRGB values.)
         recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
         target_srgb = srgb_encode((images[:count] + 1.0) * 0.5)
         srgb = (recon_srgb - target_srgb).abs().mean()
@@ -226,7 +235,7 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
         index = torch.randint(0, len(bank), (config.batch_size,), generator=generator)
         images = torch.cat([to_vae_input(name, random_crops(bank.maps(name), index, config.crop, generator,
                                                             negate_x_on_flip=name == "normal"),
-                                         config.normal_encoding)
+                                         config.encoding)
                             for name in MAPS]).to(device, non_blocking=True)
         with autocast:
             posterior = vae.encode(images).latent_dist
@@ -277,30 +286,29 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
 
 @torch.no_grad()
 def encode_maps(vae: torch.nn.Module, name: str, maps: torch.Tensor, device: torch.device,
-                batch_size: int = 64, normal_encoding: str = "linear"
-                ) -> torch.Tensor:  # [N, 16, S/8, S/8] float32 on device
+                batch_size: int = 64, encoding: VAEEncoding = LINEAR) -> torch.Tensor:  # [N, 16, S/8, S/8] float32 on device
     """Posterior means of the VAE for bank maps [N, S, S, 3] (raw latents, before shift / scale)."""
     out = []
     for start in range(0, maps.shape[0], batch_size):
-        pixels = to_vae_input(name, maps[start:start + batch_size].to(device).float(), normal_encoding).to(vae.dtype)
+        pixels = to_vae_input(name, maps[start:start + batch_size].to(device).float(), encoding).to(vae.dtype)
         out.append(vae.encode(pixels).latent_dist.mean.float())
     return torch.cat(out)
 
 
 @torch.no_grad()
-def vae_round_trip(vae: torch.nn.Module, name: str, maps: torch.Tensor, normal_encoding: str = "linear"
+def vae_round_trip(vae: torch.nn.Module, name: str, maps: torch.Tensor, encoding: VAEEncoding = LINEAR
                    ) -> torch.Tensor:
     """Maps [N, S, S, 3] of type `name` (albedo / material in [0, 1], normals unit vectors) encoded
     (posterior mean) and decoded, back in the same conventions as the pipeline decodes them
     (`vae_output_to_image`); float32 on the maps' device."""
-    pixels = to_vae_input(name, maps.float(), normal_encoding).to(vae.dtype)
+    pixels = to_vae_input(name, maps.float(), encoding).to(vae.dtype)
     decoded = vae.decode(vae.encode(pixels).latent_dist.mean).sample
-    return vae_output_to_image(branch_index(name), decoded, normal_encoding)
+    return vae_output_to_image(branch_index(name), decoded, encoding)
 
 
 @torch.no_grad()
 def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_family: int = 8,
-                      normal_encoding: str = "linear") -> dict:
+                      encoding: VAEEncoding = LINEAR) -> dict:
     """{family: [mean tilt of the bank's normals, mean tilt after a VAE round trip]} in degrees,
     over up to `per_family` bank materials of each family: how much relief the VAE keeps (the
     generated normal maps cannot have more than the decoder makes)."""
@@ -308,20 +316,21 @@ def relief_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
     for family in sorted(set(bank.families)):
         index = [i for i, f in enumerate(bank.families) if f == family][:per_family]
         normals = bank.normal[index].to(device).float()  # [n, S, S, 3]
-        decoded = vae_round_trip(vae, "normal", normals, normal_encoding)
+        decoded = vae_round_trip(vae, "normal", normals, encoding)
         out[family] = [round(mean_tilt_degrees(normals), 2), round(mean_tilt_degrees(decoded), 2)]
     return out
 
 
 @torch.no_grad()
-def colour_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_colour: int = 8) -> dict:
+def colour_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, per_colour: int = 8,
+                      encoding: VAEEncoding = LINEAR) -> dict:
     """{colour: [bank albedos whose colour check passes after a VAE round trip, albedos tried]}
     over up to `per_colour` bank materials of each colour (`colours.mean_albedo_matches`, the
     evaluation's check): which colour words the decoder can reproduce at all."""
     out = {}
     for colour in sorted(set(bank.colours)):
         index = [i for i, c in enumerate(bank.colours) if c == colour][:per_colour]
-        decoded = vae_round_trip(vae, "albedo", bank.albedo[index].to(device))  # [n, S, S, 3] linear
+        decoded = vae_round_trip(vae, "albedo", bank.albedo[index].to(device), encoding)  # [n, S, S, 3] linear
         passed = sum(mean_albedo_matches(colour, image.cpu())[0] for image in decoded)
         out[colour] = [int(passed), len(index)]
     return out
@@ -329,11 +338,11 @@ def colour_round_trip(vae: torch.nn.Module, bank: MaterialBank, device: torch.de
 
 @torch.no_grad()
 def set_latent_statistics(vae: torch.nn.Module, bank: MaterialBank, device: torch.device, samples: int = 512,
-                          normal_encoding: str = "linear") -> dict:
+                          encoding: VAEEncoding = LINEAR) -> dict:
     """Write shift_factor / scaling_factor (see the module docstring) from up to `samples` materials
     of each map type; returns {"shift_factor", "scaling_factor"}."""
     count = min(samples, len(bank))
-    raw = torch.cat([encode_maps(vae, name, bank.maps(name)[:count], device, normal_encoding=normal_encoding)
+    raw = torch.cat([encode_maps(vae, name, bank.maps(name)[:count], device, encoding=encoding)
                      for name in MAPS])
     shift = float(raw.mean())
     scale = float(1.0 / raw.std().clamp_min(1e-6))
