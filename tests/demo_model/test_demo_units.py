@@ -7,7 +7,7 @@ import torch
 from intrinsix.training.data import split_combinations
 from intrinsix.training.data.vocabulary import FAMILIES, FINISH_ORDER
 from intrinsix.training.demo.architecture import DEMO, TINY, DemoSizes
-from intrinsix.training.demo.build import STAGE_MINUTES, parse_minutes
+from intrinsix.training.demo.build import STAGE_MINUTES, DemoBuildOptions, parse_minutes
 from intrinsix.training.demo.evaluate import (check_metallic, check_normals, finish_partners, held_out_prompts,
                                               metal_prompts)
 from intrinsix.training.demo.text import (T5_TOKENS, build_clip_tokenizer, build_t5_tokenizer, caption_corpus,
@@ -54,6 +54,21 @@ def test_sizes_give_even_rotary_axes_that_fill_the_head():
     assert DEMO.rope_axes == (8, 28, 28)
     with pytest.raises(ValueError, match="vae_groups 8 must divide"):
         DemoSizes(vae_channels=(12, 64, 128, 128))
+
+
+def test_build_defaults_are_the_bundled_models_vae_recipe(tmp_path):
+    """`train demo` without options trains a VAE as the bundled model's was: linear albedo and
+    normals (its folder names no other encoding), 16 crops per map type, latent noise 0.1."""
+    from intrinsix.generator.conditioning import LINEAR
+    from intrinsix.generator.defaults import generation_defaults, vae_encoding
+    from intrinsix.cli.generate import default_model_dir
+
+    options = DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY)
+    assert options.encoding == LINEAR == vae_encoding(generation_defaults(default_model_dir()))
+    assert (options.vae_batch, options.vae_latent_noise) == (16, 0.1)
+    with pytest.raises(ValueError, match="vae_latent_noise must be in \\[0, 1\\], got -0.5"):
+        DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY,
+                         vae_latent_noise=-0.5)
 
 
 def test_minutes_per_stage_parsing():

@@ -14,7 +14,7 @@ from intrinsix.generator import adapted_linear_names, branch_lora_modules, detec
 from intrinsix.generator.defaults import generation_defaults
 from intrinsix.training.data.vocabulary import FAMILIES
 from intrinsix.generator.conditioning import VAEEncoding
-from intrinsix.training.demo.build import DEMO_ENCODING, GUIDED_CFG_SCALE
+from intrinsix.training.demo.build import GUIDED_CFG_SCALE
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,8 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "model"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "1",
-                 "--vae-normal-weight", "5", "--vae-spectrum-weight", "1.5"])
+                 "--vae-normal-weight", "5", "--vae-spectrum-weight", "1.5", "--albedo-encoding", "srgb",
+                 "--normal-encoding", "sqrt", "--vae-batch", "3", "--vae-latent-noise", "0"])
     assert code == 0
     return out
 
@@ -36,7 +37,6 @@ def test_folder_layout_report_and_dtypes(built):
     assert (built.parent / "model.work" / "stage2" / "loss_log.csv").is_file()
     assert generation_defaults(built) == {"size": 32, "num_inference_steps": 3, "guidance_scale": 1.0,
                                           "true_cfg_scale": 1.0, "albedo_encoding": "srgb", "normal_encoding": "sqrt"}
-    assert DEMO_ENCODING == VAEEncoding(albedo="srgb", normal="sqrt")
     # The LoRA stages loaded the base folder with the encodings its VAE was trained with.
     base = generation_defaults(built.parent / "model.work" / "base")
     assert (base["albedo_encoding"], base["normal_encoding"]) == ("srgb", "sqrt")
@@ -53,6 +53,7 @@ def test_folder_layout_report_and_dtypes(built):
     vae = report["stages"]["vae"]
     assert 0.0 < vae["scaling_factor"] and "shift_factor" in vae
     assert vae["normal_weight"] == 5.0 and vae["spectrum_weight"] == 1.5 and vae["adversarial_weight"] == 0.0
+    assert vae["batch_size"] == 3 and vae["latent_noise"] == 0.0
     # Relief kept by the VAE, per family of the bank: [mean tilt in, mean tilt after a round trip].
     assert vae["relief_degrees_in_out"] and all(
         len(pair) == 2 and all(0.0 <= t < 90.0 for t in pair) for pair in vae["relief_degrees_in_out"].values())
@@ -75,7 +76,7 @@ def test_folder_layout_report_and_dtypes(built):
 
 def test_folder_loads_with_load_pipeline_and_generates(built):
     pipe = load_pipeline(built)
-    assert pipe.vae_encoding == DEMO_ENCODING  # from intrinsix_defaults.json
+    assert pipe.vae_encoding == VAEEncoding(albedo="srgb", normal="sqrt")  # from intrinsix_defaults.json
     assert len(branch_lora_modules(pipe.transformer)) == len(adapted_linear_names(pipe.transformer)) == 7
     assert pipe.transformer.dtype == torch.float32  # float16 files, float32 on the CPU
     pipe.set_progress_bar_config(disable=True)
@@ -190,6 +191,8 @@ def test_negative_vae_weight_is_refused(tmp_path, capsys):
     (["--caption-dropout", "0.7"], "--caption-dropout must be in [0, 0.5], got 0.7"),
     (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be in [1, 30] (1 = off), got 0.5"),
     (["--true-cfg-scale", "3"], "--true-cfg-scale above 1 needs --caption-dropout > 0"),
+    (["--vae-batch", "0"], "--vae-batch must be >= 1, got 0"),
+    (["--vae-latent-noise", "2"], "--vae-latent-noise must be in [0, 1], got 2.0"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu", *args])

@@ -48,10 +48,8 @@ STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
 # Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
-# 20.25 minutes in all, plus loading and saving (docs/demo-model.md).
-STAGE_MINUTES = {"bank": 1.0, "vae": 4.0, "base": 6.5, "stage1": 1.75, "stage2": 3.5}
-# How a new VAE sees albedo and normal maps (generator.conditioning.VAEEncoding; docs/demo-model.md).
-DEMO_ENCODING = VAEEncoding(albedo="srgb", normal="sqrt")
+# 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
+STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
 
@@ -81,12 +79,18 @@ class DemoBuildOptions:
     true_cfg_scale: float | None = None  # written to intrinsix_defaults.json (None: GUIDED_CFG_SCALE with
     #                                      caption dropout, else 1 = off)
     albedo_encoding: str | None = None  # how the VAE sees albedo / normal maps (None: those of the `--vae` /
-    normal_encoding: str | None = None  # `--base` folder, else DEMO_ENCODING's)
+    normal_encoding: str | None = None  # `--base` folder, else "linear" as the bundled model and REFERENCE §1)
+    vae_batch: int = VAETrainingConfig.batch_size  # VAE crops per map type and step
+    vae_latent_noise: float = VAETrainingConfig.latent_noise  # VAE: decoder input noise, x posterior std
     overwrite: bool = False
 
     def __post_init__(self):
         check_caption_dropout(self.caption_dropout)
         self.encoding  # checks the names
+        if self.vae_batch < 1:
+            raise ValueError(f"vae_batch must be >= 1, got {self.vae_batch}")
+        if not 0.0 <= self.vae_latent_noise <= 1.0:
+            raise ValueError(f"vae_latent_noise must be in [0, 1], got {self.vae_latent_noise}")
         source = self.base_from or self.vae_from
         for key in ("albedo_encoding", "normal_encoding"):
             asked = getattr(self, key)
@@ -104,7 +108,7 @@ class DemoBuildOptions:
     def encoding(self) -> VAEEncoding:
         """The encodings of the VAE this build uses (and writes to intrinsix_defaults.json)."""
         source = self.base_from or self.vae_from
-        start = vae_encoding(generation_defaults(source)) if source is not None else DEMO_ENCODING
+        start = vae_encoding(generation_defaults(source)) if source is not None else LINEAR
         return VAEEncoding(albedo=self.albedo_encoding or start.albedo, normal=self.normal_encoding or start.normal)
 
     @property
@@ -256,10 +260,8 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     else:
         vae = make_vae(sizes, seed + 1)
         crop = min(128, sizes.image_size)
-        # Batch 32 crops per map type without latent noise: measured to keep more relief than 16 with
-        # noise 0.1 (docs/demo-model.md, "VAE losses").
         vae_config = VAETrainingConfig(max_seconds=seconds["vae"], max_steps=cap, crop=crop, seed=seed + 2,
-                                       batch_size=32, latent_noise=0.0,
+                                       batch_size=options.vae_batch, latent_noise=options.vae_latent_noise,
                                        normal_weight=options.vae_normal_weight,
                                        spectrum_weight=options.vae_spectrum_weight,
                                        adversarial_weight=options.vae_adversarial_weight,
@@ -268,6 +270,7 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
         stats = set_latent_statistics(vae, device_bank, device, encoding=encoding)
         stage = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
                  "final_loss": _tail_mean(history, "loss"), "final_l1": _tail_mean(history, "l1"),
+                 "batch_size": vae_config.batch_size, "latent_noise": vae_config.latent_noise,
                  "normal_weight": vae_config.normal_weight, "spectrum_weight": vae_config.spectrum_weight,
                  "adversarial_weight": vae_config.adversarial_weight, **stats}
     relief = relief_round_trip(vae, device_bank, device, encoding=encoding)

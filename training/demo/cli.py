@@ -5,7 +5,8 @@
                          [--max-steps-per-stage N] [--default-steps N] [--wait-for-kernels SECONDS]
                          [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--vae-spectrum-weight W]
                          [--vae-adversarial-weight W] [--albedo-encoding linear|srgb]
-                         [--normal-encoding linear|sqrt] [--caption-dropout P]
+                         [--normal-encoding linear|sqrt] [--vae-batch N] [--vae-latent-noise X]
+                         [--caption-dropout P]
                          [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
 
-from .build import DEMO_ENCODING, GUIDED_CFG_SCALE
+from .build import GUIDED_CFG_SCALE
 
 
 def _device(name: str):
@@ -95,12 +96,17 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                         "gradient (default 0 = off)")
     p.add_argument("--albedo-encoding", choices=ALBEDO_ENCODINGS, default=None,
                    help="how the VAE sees albedo: 'linear' as the real weights, 'srgb' sRGB-encoded so dark "
-                        f"colours keep their code range (default: {DEMO_ENCODING.albedo}, or the encoding of the "
-                        "--vae / --base folder, which must match)")
+                        "colours keep their code range (default: linear, or the encoding of the --vae / --base "
+                        "folder, which must match)")
     p.add_argument("--normal-encoding", choices=NORMAL_ENCODINGS, default=None,
                    help="how the VAE sees normal maps: 'linear' raw as the real weights, 'sqrt' with x and y "
-                        f"companded so fine relief survives (default: {DEMO_ENCODING.normal}, or the encoding of "
-                        "the --vae / --base folder, which must match)")
+                        "companded so fine relief survives (default: linear, or the encoding of the --vae / "
+                        "--base folder, which must match)")
+    p.add_argument("--vae-batch", type=int, default=16, metavar="N",
+                   help="VAE crops per map type and step, >= 1 (default 16)")
+    p.add_argument("--vae-latent-noise", type=float, default=0.1, metavar="X",
+                   help="noise added to the posterior mean the decoder sees, times the posterior std, in [0, 1] "
+                        "(default 0.1)")
     p.add_argument("--caption-dropout", type=float, default=0.0, metavar="P",
                    help="train the base and the LoRAs on the empty caption with probability P in [0, 0.5] "
                         "(default 0), so the model can be sampled with true classifier-free guidance")
@@ -147,6 +153,13 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print("intrinsix train demo: error: --vae and --base exclude each other (--base keeps the VAE too)",
               file=sys.stderr)
         return 2
+    if args.vae_batch < 1:
+        print(f"intrinsix train demo: error: --vae-batch must be >= 1, got {args.vae_batch}", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.vae_latent_noise <= 1.0:
+        print(f"intrinsix train demo: error: --vae-latent-noise must be in [0, 1], got {args.vae_latent_noise}",
+              file=sys.stderr)
+        return 2
     if not 0.0 <= args.caption_dropout <= 0.5:
         print(f"intrinsix train demo: error: --caption-dropout must be in [0, 0.5], got {args.caption_dropout}",
               file=sys.stderr)
@@ -171,7 +184,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
             wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
             vae_spectrum_weight=args.vae_spectrum_weight, vae_adversarial_weight=args.vae_adversarial_weight,
             word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
-            albedo_encoding=args.albedo_encoding, normal_encoding=args.normal_encoding, overwrite=args.overwrite)
+            albedo_encoding=args.albedo_encoding, normal_encoding=args.normal_encoding, vae_batch=args.vae_batch,
+            vae_latent_noise=args.vae_latent_noise, overwrite=args.overwrite)
     except ValueError as error:  # e.g. an encoding against the --vae / --base folder's
         print(f"intrinsix train demo: error: {error}", file=sys.stderr)
         return 2
