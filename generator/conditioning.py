@@ -74,6 +74,7 @@ class PreparedCondition:
 
 
 ALBEDO_ENCODINGS = ("linear", "srgb")
+_SQRT_BREAK = 1e-4  # |x|, |y| below this are companded linearly (finite slope at 0)
 NORMAL_ENCODINGS = ("linear", "sqrt")
 
 
@@ -101,17 +102,25 @@ class VAEEncoding:
             raise ValueError(f"normal_encoding must be one of {NORMAL_ENCODINGS}, got {self.normal!r}")
 
     def compand_normals(self, normal: torch.Tensor) -> torch.Tensor:  # [..., 3] unit -> [..., 3] in [-1, 1]
+        """"sqrt": x, y -> sign(v) sqrt(|v|), with a linear segment v / sqrt(t) below |v| = t = 1e-4
+        so that the slope stays finite (at most 100) for gradients through the encoder (room
+        texturing encodes rendered normal maps with gradients)."""
         if self.normal == "linear":
             return normal
         xy = normal[..., :2]
-        return torch.cat([xy.sign() * xy.abs().sqrt(), normal[..., 2:]], dim=-1)
+        magnitude = xy.abs()
+        curve = xy.sign() * magnitude.clamp_min(_SQRT_BREAK).sqrt()
+        companded = torch.where(magnitude < _SQRT_BREAK, xy / _SQRT_BREAK ** 0.5, curve)
+        return torch.cat([companded, normal[..., 2:]], dim=-1)
 
     def expand_normals(self, values: torch.Tensor) -> torch.Tensor:  # [..., 3] -> [..., 3], not normalised
-        """The inverse of `compand_normals` on decoded values (differentiable: v |v| for "sqrt")."""
+        """The inverse of `compand_normals` on decoded values (differentiable: v |v|, linear below
+        |v| = sqrt(t))."""
         if self.normal == "linear":
             return values
         xy = values[..., :2]
-        return torch.cat([xy * xy.abs(), values[..., 2:]], dim=-1)
+        linear = xy * _SQRT_BREAK ** 0.5
+        return torch.cat([torch.where(xy.abs() < _SQRT_BREAK ** 0.5, linear, xy * xy.abs()), values[..., 2:]], dim=-1)
 
     def encode_albedo(self, albedo: torch.Tensor) -> torch.Tensor:  # [...] linear in [0, 1] -> [...] in [0, 1]
         return linear_to_srgb(albedo) if self.albedo == "srgb" else albedo.clamp(0.0, 1.0)

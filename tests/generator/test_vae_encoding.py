@@ -114,3 +114,25 @@ def test_folder_defaults_name_the_encodings(tmp_path):
     with pytest.raises(ValueError, match=r"intrinsix_defaults.json: normal_encoding must be one of "
                                          r"\('linear', 'sqrt'\), got 'srgb'"):
         generation_defaults(tmp_path)
+
+
+def test_texturing_prior_encodes_with_finite_gradients_and_decodes_as_the_pipeline():
+    from intrinsix.texturing.prior import IntrinsiXPrior
+
+    pipe = make_tiny_pipeline(0)
+    pipe.vae_encoding = DEMO
+    prior = IntrinsiXPrior(pipe, guidance=1.0, text_encoder=lambda p: (torch.zeros(1, 8, 32), torch.zeros(1, 32)))
+    flat = torch.zeros(1, 32, 32, 3)
+    flat[..., 2] = 1.0  # x = y = 0 exactly: where sqrt would have an infinite slope
+    normal = flat.clone().requires_grad_(True)
+    albedo = torch.zeros(1, 32, 32, 3, requires_grad=True)  # black: sRGB's steepest point
+    latents = prior.encode({"albedo": albedo, "normal": normal})
+    (latents["albedo"].sum() + latents["normal"].sum()).backward()
+    assert torch.isfinite(normal.grad).all() and torch.isfinite(albedo.grad).all()
+    # the prior encodes albedo and normal in one VAE batch, the pipeline one image: float32 round-off
+    torch.testing.assert_close(latents["normal"], pipe.encode_image("normal", flat), rtol=1e-4, atol=1e-4)
+    decoded = prior.decode({name: latents[name].detach() for name in ("albedo", "normal")})
+    torch.testing.assert_close(decoded["normal"], pipe.decode_latents(torch.cat([
+        latents["albedo"].detach(), latents["albedo"].detach(), latents["normal"].detach()]))["normal"])
+    torch.testing.assert_close(decoded["albedo"], pipe.decode_latents(torch.cat([
+        latents["albedo"].detach(), latents["albedo"].detach(), latents["normal"].detach()]))["albedo"])
