@@ -1,6 +1,8 @@
 """Building blocks of the demo model: vocabulary tokenizers, sizes, crops, stage budgets and the
 evaluation criteria (no training here; see test_train_demo_smoke.py and test_bundled_model.py)."""
 
+import json
+
 import pytest
 import torch
 
@@ -56,16 +58,23 @@ def test_sizes_give_even_rotary_axes_that_fill_the_head():
         DemoSizes(vae_channels=(12, 64, 128, 128))
 
 
-def test_build_defaults_are_the_bundled_models_vae_recipe(tmp_path):
-    """`train demo` without options trains a VAE as the bundled model's was: linear albedo and
-    normals (its folder names no other encoding), 16 crops per map type, latent noise 0.1."""
-    from intrinsix.generator.conditioning import LINEAR
+def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
+    """`train demo` without options builds as the bundled model was built: sRGB albedo and companded
+    normals in the VAE (the encodings its folder names), 32 crops per map type without latent noise,
+    caption dropout 0.1 and so the guided default its folder names."""
     from intrinsix.generator.defaults import generation_defaults, vae_encoding
     from intrinsix.cli.generate import default_model_dir
+    from intrinsix.training.demo.build import DEMO_ENCODING, GUIDED_CFG_SCALE
 
     options = DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY)
-    assert options.encoding == LINEAR == vae_encoding(generation_defaults(default_model_dir()))
-    assert (options.vae_batch, options.vae_latent_noise) == (16, 0.1)
+    bundled = generation_defaults(default_model_dir())
+    assert options.encoding == DEMO_ENCODING == vae_encoding(bundled)
+    assert (options.encoding.albedo, options.encoding.normal) == ("srgb", "sqrt")
+    assert (options.vae_batch, options.vae_latent_noise, options.caption_dropout) == (32, 0.0, 0.1)
+    assert options.default_true_cfg_scale == GUIDED_CFG_SCALE == bundled["true_cfg_scale"]
+    report = json.loads((default_model_dir() / "demo_training.json").read_text())
+    assert report["caption_dropout"] == 0.1
+    assert (report["stages"]["vae"]["batch_size"], report["stages"]["vae"]["latent_noise"]) == (32, 0.0)
     with pytest.raises(ValueError, match="vae_latent_noise must be in \\[0, 1\\], got -0.5"):
         DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY,
                          vae_latent_noise=-0.5)
@@ -143,6 +152,12 @@ def test_metallic_and_normal_checks():
     assert not check_normals(tilted, (0.0, 0.1))[0]  # 45 deg everywhere is not marble
     assert check_normals(tilted, (30.0, 40.0))[0]
     assert not check_normals(flat * 0.5, (0.0, 0.1))[0]  # not unit length
+    # A family whose flattest procedural material is invisibly tilted (marble 0.01 deg) may come out
+    # exactly flat; one whose flattest material has visible relief (concrete 0.56 deg) may not.
+    assert check_normals(flat, (0.01, 0.06))[0] and check_normals(flat, (0.09, 0.6))[0]
+    assert not check_normals(flat, (0.56, 3.4))[0] and not check_normals(flat, (0.1, 0.6))[0]
+    slightly = torch.nn.functional.normalize(torch.tensor([0.0045, 0.0, 1.0]), dim=0).expand(8, 8, 3)  # 0.26 deg
+    assert check_normals(slightly, (0.56, 3.4))[0] is False and check_normals(slightly, (0.5, 3.4))[0]
 
 
 def test_caption_variants_drop_the_finish_or_the_main_colour():
