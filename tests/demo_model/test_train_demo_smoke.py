@@ -22,8 +22,8 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "model"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "1",
-                 "--vae-normal-weight", "5", "--vae-spectrum-weight", "1.5", "--albedo-encoding", "srgb",
-                 "--normal-encoding", "sqrt", "--vae-batch", "3", "--vae-latent-noise", "0"])
+                 "--vae-normal-weight", "5", "--vae-spectrum-weight", "1.5", "--vae-batch", "3",
+                 "--caption-dropout", "0"])  # the default encodings (sRGB albedo, companded normals)
     assert code == 0
     return out
 
@@ -190,7 +190,7 @@ def test_negative_vae_weight_is_refused(tmp_path, capsys):
     (["--vae", "/nonexistent"], "--vae /nonexistent is not a model folder with a VAE (no vae/config.json)"),
     (["--caption-dropout", "0.7"], "--caption-dropout must be in [0, 0.5], got 0.7"),
     (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be in [1, 30] (1 = off), got 0.5"),
-    (["--true-cfg-scale", "3"], "--true-cfg-scale above 1 needs --caption-dropout > 0"),
+    (["--true-cfg-scale", "3", "--caption-dropout", "0"], "--true-cfg-scale above 1 needs --caption-dropout > 0"),
     (["--vae-batch", "0"], "--vae-batch must be >= 1, got 0"),
     (["--vae-latent-noise", "2"], "--vae-latent-noise must be in [0, 1], got 2.0"),
 ])

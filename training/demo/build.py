@@ -47,9 +47,15 @@ from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_tri
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
-# Minutes of wall time per stage of the GPU build of the bundled model (stage1: per intrinsic);
-# 17.6 minutes in all, about 18.5 with loading and saving (docs/demo-model.md).
-STAGE_MINUTES = {"bank": 1.0, "vae": 3.5, "base": 5.5, "stage1": 1.5, "stage2": 3.1}
+# The bundled model's recipe (docs/demo-model.md), the defaults of `train demo`: minutes of wall time
+# per stage on one H100 (stage1: per intrinsic; 24 minutes in all, about 26.5 with loading and saving),
+# the VAE's encodings, crops per map type and latent noise, and the caption dropout of the base and
+# LoRA stages (which makes the model sample with true classifier-free guidance).
+STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 2.0, "stage2": 4.5}
+DEMO_ENCODING = VAEEncoding(albedo="srgb", normal="sqrt")
+DEMO_VAE_BATCH = 32
+DEMO_VAE_LATENT_NOISE = 0.0
+DEMO_CAPTION_DROPOUT = 0.1
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
 
@@ -75,13 +81,13 @@ class DemoBuildOptions:
     vae_spectrum_weight: float = 0.0  # VAE: L1 of the normal maps' amplitude spectra (0 = off)
     vae_adversarial_weight: float = 0.0  # VAE: patch discriminator (0 = off)
     word_dropout: bool = False  # base, stage 1 and stage 2 also see captions without finish / colour word
-    caption_dropout: float = 0.0  # base, stage 1 and stage 2 see the empty caption this often
+    caption_dropout: float = DEMO_CAPTION_DROPOUT  # base, stage 1 and stage 2 see the empty caption this often
     true_cfg_scale: float | None = None  # written to intrinsix_defaults.json (None: GUIDED_CFG_SCALE with
     #                                      caption dropout, else 1 = off)
     albedo_encoding: str | None = None  # how the VAE sees albedo / normal maps (None: those of the `--vae` /
-    normal_encoding: str | None = None  # `--base` folder, else "linear" as the bundled model and REFERENCE §1)
-    vae_batch: int = VAETrainingConfig.batch_size  # VAE crops per map type and step
-    vae_latent_noise: float = VAETrainingConfig.latent_noise  # VAE: decoder input noise, x posterior std
+    normal_encoding: str | None = None  # `--base` folder, else DEMO_ENCODING, the bundled model's)
+    vae_batch: int = DEMO_VAE_BATCH  # VAE crops per map type and step
+    vae_latent_noise: float = DEMO_VAE_LATENT_NOISE  # VAE: decoder input noise, x posterior std
     overwrite: bool = False
 
     def __post_init__(self):
@@ -108,7 +114,7 @@ class DemoBuildOptions:
     def encoding(self) -> VAEEncoding:
         """The encodings of the VAE this build uses (and writes to intrinsix_defaults.json)."""
         source = self.base_from or self.vae_from
-        start = vae_encoding(generation_defaults(source)) if source is not None else LINEAR
+        start = vae_encoding(generation_defaults(source)) if source is not None else DEMO_ENCODING
         return VAEEncoding(albedo=self.albedo_encoding or start.albedo, normal=self.normal_encoding or start.normal)
 
     @property

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
 
-from .build import GUIDED_CFG_SCALE
+from .build import DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE
 
 
 def _device(name: str):
@@ -96,23 +96,24 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                         "gradient (default 0 = off)")
     p.add_argument("--albedo-encoding", choices=ALBEDO_ENCODINGS, default=None,
                    help="how the VAE sees albedo: 'linear' as the real weights, 'srgb' sRGB-encoded so dark "
-                        "colours keep their code range (default: linear, or the encoding of the --vae / --base "
-                        "folder, which must match)")
+                        "colours keep their code range (default: srgb as the bundled model, or the encoding of "
+                        "the --vae / --base folder, which must match)")
     p.add_argument("--normal-encoding", choices=NORMAL_ENCODINGS, default=None,
                    help="how the VAE sees normal maps: 'linear' raw as the real weights, 'sqrt' with x and y "
-                        "companded so fine relief survives (default: linear, or the encoding of the --vae / "
-                        "--base folder, which must match)")
-    p.add_argument("--vae-batch", type=int, default=16, metavar="N",
-                   help="VAE crops per map type and step, >= 1 (default 16)")
-    p.add_argument("--vae-latent-noise", type=float, default=0.1, metavar="X",
+                        "companded so fine relief survives (default: sqrt as the bundled model, or the encoding "
+                        "of the --vae / --base folder, which must match)")
+    p.add_argument("--vae-batch", type=int, default=DEMO_VAE_BATCH, metavar="N",
+                   help=f"VAE crops per map type and step, >= 1 (default {DEMO_VAE_BATCH})")
+    p.add_argument("--vae-latent-noise", type=float, default=DEMO_VAE_LATENT_NOISE, metavar="X",
                    help="noise added to the posterior mean the decoder sees, times the posterior std, in [0, 1] "
-                        "(default 0.1)")
-    p.add_argument("--caption-dropout", type=float, default=0.0, metavar="P",
+                        f"(default {DEMO_VAE_LATENT_NOISE:g})")
+    p.add_argument("--caption-dropout", type=float, default=DEMO_CAPTION_DROPOUT, metavar="P",
                    help="train the base and the LoRAs on the empty caption with probability P in [0, 0.5] "
-                        "(default 0), so the model can be sampled with true classifier-free guidance")
+                        f"(default {DEMO_CAPTION_DROPOUT:g}; 0 = off), so the model can be sampled with true "
+                        "classifier-free guidance")
     p.add_argument("--true-cfg-scale", type=float, default=None,
                    help="true classifier-free guidance scale written as the model's default, in [1, 30] "
-                        f"(default: {GUIDED_CFG_SCALE:g} with --caption-dropout, else 1 = off)")
+                        f"(default: {GUIDED_CFG_SCALE:g} when --caption-dropout is above 0, as by default; else 1 = off)")
     p.add_argument("--word-dropout", action="store_true",
                    help="train the base and the LoRAs also on captions without their finish or colour word "
                         "(measured at full size without gain, docs/demo-model.md)")
