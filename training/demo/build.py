@@ -48,10 +48,10 @@ STAGES = ("bank", "vae", "base", "stage1", "stage2")
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
 # The bundled model's recipe (docs/demo-model.md), the defaults of `train demo`: minutes of wall time
-# per stage on one H100 (stage1: per intrinsic; 24 minutes in all, about 26.5 with loading and saving),
+# per stage on one H100 (stage1: per intrinsic; 26 minutes in all, about 28.5 with loading and saving),
 # the VAE's encodings, crops per map type and latent noise, and the caption dropout of the base and
 # LoRA stages (which makes the model sample with true classifier-free guidance).
-STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 2.0, "stage2": 4.5}
+STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 3.0, "stage2": 3.5}
 DEMO_ENCODING = VAEEncoding(albedo="srgb", normal="sqrt")
 DEMO_VAE_BATCH = 32
 DEMO_VAE_LATENT_NOISE = 0.0
