@@ -74,8 +74,8 @@ class PreparedCondition:
 
 
 ALBEDO_ENCODINGS = ("linear", "srgb")
-_SQRT_BREAK = 1e-4  # |x|, |y| below this are companded linearly (finite slope at 0)
 NORMAL_ENCODINGS = ("linear", "sqrt")
+_SQRT_BREAK = 1e-4  # "sqrt": |x|, |y| below this are companded linearly (finite slope at 0)
 
 
 @dataclass(frozen=True)

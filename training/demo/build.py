@@ -98,11 +98,13 @@ class DemoBuildOptions:
         if not 0.0 <= self.vae_latent_noise <= 1.0:
             raise ValueError(f"vae_latent_noise must be in [0, 1], got {self.vae_latent_noise}")
         source = self.base_from or self.vae_from
-        for key in ("albedo_encoding", "normal_encoding"):
-            asked = getattr(self, key)
-            if source is not None and asked is not None and generation_defaults(source)[key] != asked:
-                raise ValueError(f"{key} {asked!r} differs from the one the VAE of {source} was trained with "
-                                 f"({generation_defaults(source)[key]!r})")
+        if source is not None:
+            trained = generation_defaults(source)
+            for key in ("albedo_encoding", "normal_encoding"):
+                asked = getattr(self, key)
+                if asked is not None and trained[key] != asked:
+                    raise ValueError(f"{key} {asked!r} differs from the one the VAE of {source} was trained with "
+                                     f"({trained[key]!r})")
         if self.true_cfg_scale is not None:
             if not 1.0 <= self.true_cfg_scale <= 30.0:
                 raise ValueError(f"true_cfg_scale must be in [1, 30] (1 = off), got {self.true_cfg_scale}")
