@@ -306,3 +306,42 @@ def test_base_training_shows_the_empty_caption_at_the_dropout_rate(monkeypatch):
     assert 0.15 < share < 0.25
     with pytest.raises(ValueError, match=r"caption_dropout must be in \[0, 0.5\]"):
         BaseTrainingConfig(caption_dropout=-0.1)
+
+
+@pytest.mark.parametrize("maps", [("albedo",), ("albedo", "material"), ("albedo", "material", "normal")])
+def test_base_training_draws_only_the_named_map_types(monkeypatch, maps):
+    """With `maps`, every sample of the base comes from those map types, each about equally often."""
+    from intrinsix.training.demo import base_training
+    from intrinsix.training.demo.base_training import BaseData, BaseTrainingConfig, train_base
+
+    count, tokens, width = 5, 3, 4
+    # Latent value = index of the map type (albedo 0, material 1, normal 2) in every element.
+    latents = torch.arange(3, dtype=torch.bfloat16).view(1, 3, 1, 1, 1).expand(count, 3, 16, 2, 2).clone()
+    data = BaseData(latents=latents, embeds=torch.zeros(count, len(CAPTION_VARIANTS), tokens, width),
+                    pooled=torch.zeros(count, len(CAPTION_VARIANTS), width),
+                    empty_embeds=torch.zeros(tokens, width), empty_pooled=torch.zeros(width))
+    drawn = []
+
+    def fake_flow_target(x0, noise):
+        drawn.append(x0[:, 0, 0, 0].round().long())
+        return noise - x0
+
+    monkeypatch.setattr(base_training, "flow_target", fake_flow_target)
+    monkeypatch.setattr(base_training, "predict_velocity", lambda transformer, x_t, *_: x_t * transformer.weight)
+    model = torch.nn.Linear(1, 1, bias=False)
+    train_base(model, data, BaseTrainingConfig(max_steps=30, batch_size=40, maps=maps), torch.device("cpu"),
+               log=lambda _: None)
+    counts = torch.bincount(torch.cat(drawn), minlength=3)
+    wanted = torch.tensor([name in maps for name in ("albedo", "material", "normal")])
+    assert torch.all((counts > 0) == wanted)
+    assert counts[wanted].min() > 0.8 * counts.sum() / len(maps)
+
+
+def test_base_maps_parsing_orders_names_and_rejects_bad_lists():
+    from intrinsix.training.demo.base_training import parse_base_maps
+
+    assert parse_base_maps("normal, albedo") == ("albedo", "normal")
+    assert parse_base_maps(("material",)) == ("material",)
+    for bad in ("", "albedo,foo", "albedo,albedo", ()):
+        with pytest.raises(ValueError, match=r"--base-maps\) must be distinct names out of albedo, material, normal"):
+            parse_base_maps(bad)

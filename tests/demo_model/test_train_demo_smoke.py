@@ -92,10 +92,11 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     out = tmp_path / "again"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "2",
-                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2"])
+                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "albedo"])
     assert code == 0
     report = json.loads((out / "demo_training.json").read_text())
     assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
+    assert report["stages"]["base"]["maps"] == ["albedo"]
     assert report["normal_encoding"] == generation_defaults(out)["normal_encoding"] == "sqrt"  # the --vae folder's
     assert report["albedo_encoding"] == generation_defaults(out)["albedo_encoding"] == "srgb"
     # Trained with caption dropout: sampled with true classifier-free guidance by default.
@@ -183,6 +184,14 @@ def test_negative_vae_weight_is_refused(tmp_path, capsys):
     assert "--vae-normal-weight must be a finite number >= 0, got -1.0" in capsys.readouterr().err
 
 
+def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
+    code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu",
+                 "--base", str(built), "--base-maps", "albedo"])
+    assert code == 2
+    assert "base_maps (--base-maps) 'albedo' has no effect with base_from (--base)" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--minutes-per-stage", "lora=2"], "stage must be one of bank, vae, base, stage1, stage2, got 'lora'"),
     (["--max-steps-per-stage", "1"], "--max-steps-per-stage must be >= 2, got 1"),
@@ -193,6 +202,8 @@ def test_negative_vae_weight_is_refused(tmp_path, capsys):
     (["--true-cfg-scale", "3", "--caption-dropout", "0"], "--true-cfg-scale above 1 needs --caption-dropout > 0"),
     (["--vae-batch", "0"], "--vae-batch must be >= 1, got 0"),
     (["--vae-latent-noise", "2"], "--vae-latent-noise must be in [0, 1], got 2.0"),
+    (["--base-maps", "albedo,height"], "base maps (--base-maps) must be distinct names out of albedo, material, "
+                                       "normal (at least one), got 'albedo,height'"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu", *args])

@@ -55,10 +55,22 @@ class BaseTrainingConfig:
     mixed_precision: bool = False  # bf16 autocast on CUDA (see the module docstring)
     word_dropout: bool = False  # also show captions without finish / colour word (CAPTION_VARIANT_PROBABILITIES)
     caption_dropout: float = 0.0  # probability of the empty caption (classifier-free guidance), in [0, 0.5]
+    maps: tuple[str, ...] = MAPS  # map types the base trains on, each drawn equally often (`parse_base_maps`)
     seed: int = 0
 
     def __post_init__(self):
         check_caption_dropout(self.caption_dropout)
+        self.maps = parse_base_maps(self.maps)
+
+
+def parse_base_maps(maps: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The map types the base trains on, in `MAPS` order: 'albedo' or 'albedo,normal' or a sequence
+    of names; each name once, at least one. Raises ValueError naming the allowed names."""
+    names = [n.strip() for n in maps.split(",")] if isinstance(maps, str) else list(maps)
+    unknown = [n for n in names if n not in MAPS]
+    if not names or unknown or len(set(names)) != len(names):
+        raise ValueError(f"base maps (--base-maps) must be distinct names out of {', '.join(MAPS)} (at least one), got {maps!r}")
+    return tuple(n for n in MAPS if n in names)
 
 
 @dataclass
@@ -108,6 +120,7 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
     use_bf16 = config.mixed_precision and device.type == "cuda"
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
     count = data.latents.shape[0]
+    branches = torch.tensor([MAPS.index(name) for name in config.maps])  # indices into data.latents dim 1
     variant_probabilities = torch.tensor(CAPTION_VARIANT_PROBABILITIES if config.word_dropout else
                                          (1.0,) + (0.0,) * (len(CAPTION_VARIANTS) - 1))
     history = []
@@ -120,7 +133,7 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
         for group in optimizer.param_groups:
             group["lr"] = config.lr * schedule_factor(elapsed / config.max_seconds, step, config.warmup_steps)
         index = torch.randint(0, count, (config.batch_size,), generator=generator).to(device)
-        branch = torch.randint(0, len(MAPS), (config.batch_size,), generator=generator).to(device)
+        branch = branches[torch.randint(0, len(branches), (config.batch_size,), generator=generator)].to(device)
         variant = torch.multinomial(variant_probabilities, config.batch_size, replacement=True,
                                     generator=generator).to(device)
         x0 = data.latents[index, branch].float()

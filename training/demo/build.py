@@ -39,7 +39,7 @@ from intrinsix.generator.defaults import DEFAULTS_FILE, generation_defaults, vae
 
 from .architecture import DemoSizes, make_scheduler, make_text_components, make_transformer, make_vae, parameter_count
 from .bank import MAPS, check_caption_dropout, make_bank
-from .base_training import BaseTrainingConfig, prepare_base_data, train_base
+from .base_training import BaseTrainingConfig, parse_base_maps, prepare_base_data, train_base
 from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, run_for_seconds, stage1_config,
                      stage2_config)
 from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, set_latent_statistics, train_vae
@@ -82,6 +82,7 @@ class DemoBuildOptions:
     vae_adversarial_weight: float = 0.0  # VAE: patch discriminator (0 = off)
     word_dropout: bool = False  # base, stage 1 and stage 2 also see captions without finish / colour word
     caption_dropout: float = DEMO_CAPTION_DROPOUT  # base, stage 1 and stage 2 see the empty caption this often
+    base_maps: tuple[str, ...] = MAPS  # map types the base trains on (not with base_from)
     true_cfg_scale: float | None = None  # written to intrinsix_defaults.json (None: GUIDED_CFG_SCALE with
     #                                      caption dropout, else 1 = off)
     albedo_encoding: str | None = None  # how the VAE sees albedo / normal maps (None: those of the `--vae` /
@@ -92,6 +93,10 @@ class DemoBuildOptions:
 
     def __post_init__(self):
         check_caption_dropout(self.caption_dropout)
+        self.base_maps = parse_base_maps(self.base_maps)
+        if self.base_from is not None and self.base_maps != MAPS:
+            raise ValueError(f"base_maps (--base-maps) {','.join(self.base_maps)!r} has no effect with base_from "
+                             "(--base): that folder's base transformer is kept, not trained")
         self.encoding  # checks the names
         if self.vae_batch < 1:
             raise ValueError(f"vae_batch must be >= 1, got {self.vae_batch}")
@@ -299,12 +304,14 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     del device_bank
     history = train_base(transformer, data, BaseTrainingConfig(max_seconds=seconds["base"], max_steps=cap,
                                                                word_dropout=options.word_dropout,
-                                                               caption_dropout=options.caption_dropout, seed=seed + 6),
+                                                               caption_dropout=options.caption_dropout,
+                                                               maps=options.base_maps, seed=seed + 6),
                          device, log)
     del data
     pipe.to("cpu").save_pretrained(str(base_dir))
     write_defaults(base_dir, encoding_defaults(encoding))  # the LoRA stages load the base with it
-    report["stages"]["base"] = {"steps": len(history), "seconds": round(time.perf_counter() - t, 1),
+    report["stages"]["base"] = {"maps": list(options.base_maps), "steps": len(history),
+                                "seconds": round(time.perf_counter() - t, 1),
                                 "final_loss": _tail_mean(history, "loss")}
     del pipe, transformer, vae
     _free(device)

@@ -25,6 +25,7 @@ from pathlib import Path
 from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
 
 from .build import DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE
+from .bank import MAPS
 
 
 def _device(name: str):
@@ -117,6 +118,9 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--word-dropout", action="store_true",
                    help="train the base and the LoRAs also on captions without their finish or colour word "
                         "(measured at full size without gain, docs/demo-model.md)")
+    p.add_argument("--base-maps", default=",".join(MAPS), metavar="NAMES",
+                   help="map types the base transformer trains on, comma-separated out of "
+                        f"{','.join(MAPS)} (default: all three; not with --base)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
     p.set_defaults(func=_cmd_train_demo)
@@ -185,6 +189,7 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
             wait_for_kernels=max(0.0, args.wait_for_kernels), base_from=args.base, vae_from=args.vae,
             vae_spectrum_weight=args.vae_spectrum_weight, vae_adversarial_weight=args.vae_adversarial_weight,
             word_dropout=args.word_dropout, caption_dropout=args.caption_dropout, true_cfg_scale=args.true_cfg_scale,
+            base_maps=args.base_maps,
             albedo_encoding=args.albedo_encoding, normal_encoding=args.normal_encoding, vae_batch=args.vae_batch,
             vae_latent_noise=args.vae_latent_noise, overwrite=args.overwrite)
     except ValueError as error:  # e.g. an encoding against the --vae / --base folder's
