@@ -5,7 +5,8 @@ albedo-like, material-like and normal-like images look like. The demo base gets 
 same way FLUX got its own: full training of the transformer by flow matching on images with
 captions, here the three map types of the procedural materials. It is branch-agnostic, like FLUX:
 one set of weights for every map type, no LoRA, plain (per-image) attention. Each training sample
-is ONE map of one material, the map type drawn uniformly, captioned with the material's plain
+is ONE map of one material, the map type drawn uniformly (out of `maps`, all three by default;
+albedo only was measured as build E in docs/demo-model.md), captioned with the material's plain
 caption ("rough red brick with grey mortar"), the text the product's users write (with
 `word_dropout` also the caption without its finish or its colour word, `bank.caption_variants`,
 drawn with CAPTION_VARIANT_PROBABILITIES; with `caption_dropout` p the empty caption for a fraction
