@@ -75,8 +75,13 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CLIError(f"--size must be a multiple of 16 in [16, {MAX_SIZE}], got {args.size}")
     if args.guidance is not None and not 0.0 <= args.guidance <= 30.0:
         raise CLIError(f"--guidance must be in [0, 30], got {args.guidance}")
-    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
-        raise CLIError(f"--true-cfg-scale must be in [1, 30] (1 = off), got {args.true_cfg_scale}")
+    if args.true_cfg_scale is not None:
+        from intrinsix.generator.defaults import check_true_cfg_scale
+
+        try:
+            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     if args.negative_prompt is not None and len(args.negative_prompt) > MAX_PROMPT_CHARS:
         raise CLIError(f"--negative-prompt has {len(args.negative_prompt)} characters, at most "
                        f"{MAX_PROMPT_CHARS} are allowed")

@@ -19,6 +19,7 @@ from pathlib import Path
 from .conditioning import VAEEncoding
 
 DEFAULTS_FILE = "intrinsix_defaults.json"
+MAX_TRUE_CFG_SCALE = 30.0  # upper end of every true classifier-free guidance scale the tools accept
 FLUX_DEFAULTS = {"size": 512, "num_inference_steps": 28, "guidance_scale": 3.5, "true_cfg_scale": 1.0,
                  "albedo_encoding": "linear", "normal_encoding": "linear"}
 
@@ -41,14 +42,22 @@ def generation_defaults(model_dir: str | os.PathLike) -> dict:
         if unknown:
             raise ValueError(f"{path} has unknown keys {sorted(unknown)}; allowed: {sorted(FLUX_DEFAULTS)}")
         values.update(stored)
-        cfg = values["true_cfg_scale"]
-        if isinstance(cfg, bool) or not isinstance(cfg, (int, float)) or not 1.0 <= cfg <= 30.0:
-            raise ValueError(f"{path}: true_cfg_scale must be a number in [1, 30] (1 = off), got {cfg!r}")
+        try:
+            check_true_cfg_scale(values["true_cfg_scale"], "true_cfg_scale")
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         try:
             vae_encoding(values)
         except ValueError as exc:
             raise ValueError(f"{path}: {exc}") from None
     return values
+
+
+def check_true_cfg_scale(value, name: str) -> None:
+    """Raise ValueError ("NAME must be a number in [1, 30] (1 = off), got VALUE") unless `value` is a
+    true classifier-free guidance scale the tools accept; `name` is the argument as the user wrote it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1.0 <= value <= MAX_TRUE_CFG_SCALE:
+        raise ValueError(f"{name} must be a number in [1, {MAX_TRUE_CFG_SCALE:g}] (1 = off), got {value!r}")
 
 
 def vae_encoding(defaults: dict) -> VAEEncoding:

@@ -81,8 +81,13 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CLIError(f"--views-per-iteration must be in [1, 16], got {args.views_per_iteration}")
     if args.guidance is not None and not 0.0 <= args.guidance <= 30.0:
         raise CLIError(f"--guidance must be in [0, 30], got {args.guidance}")
-    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
-        raise CLIError(f"--true-cfg-scale must be in [1, 30], got {args.true_cfg_scale}")
+    if args.true_cfg_scale is not None:
+        from intrinsix.generator.defaults import check_true_cfg_scale
+
+        try:
+            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
     if len(args.negative_prompt) > MAX_PROMPT_CHARS:
         raise CLIError(f"--negative-prompt must have at most {MAX_PROMPT_CHARS} characters, got {len(args.negative_prompt)}")
     if args.seed < 0:

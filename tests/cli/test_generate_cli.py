@@ -49,7 +49,7 @@ def test_same_seed_gives_identical_files(tiny_model_dir, tmp_path):
     (["--size", "20"], "--size must be a multiple of 16 in [16, 2048], got 20"),
     (["--steps", "0"], "--steps must be in [1, 200], got 0"),
     (["--guidance", "-1"], "--guidance must be in [0, 30], got -1.0"),
-    (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be in [1, 30] (1 = off), got 0.5"),
+    (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be a number in [1, 30] (1 = off), got 0.5"),
     (["--negative-prompt", "blurry"], "--negative-prompt is used only by true classifier-free guidance: pass "
                                       "--true-cfg-scale above 1 (this model's default is 1)"),
 ])

@@ -85,6 +85,7 @@ def test_errors_are_one_line_and_exit_2(tiny_model_dir, room_file, tmp_path):
     code, message = run(["texture-room", str(room_file), *base, "--iterations", "0"])
     assert (code, message) == (2, "intrinsix texture-room: error: --iterations must be in [1, 20000], got 0")
     code, message = run(["texture-room", str(room_file), *base, "--true-cfg-scale", "0.5"])
-    assert (code, message) == (2, "intrinsix texture-room: error: --true-cfg-scale must be in [1, 30], got 0.5")
+    assert (code, message) == (2, "intrinsix texture-room: error: --true-cfg-scale must be a number in [1, 30] "
+                                  "(1 = off), got 0.5")
     code, message = run(["texture-room", str(tmp_path / "none.glb"), *base])
     assert code == 2 and message.endswith("none.glb does not exist")

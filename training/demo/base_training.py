@@ -70,7 +70,8 @@ def parse_base_maps(maps: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     names = [n.strip() for n in maps.split(",")] if isinstance(maps, str) else list(maps)
     unknown = [n for n in names if n not in MAPS]
     if not names or unknown or len(set(names)) != len(names):
-        raise ValueError(f"base maps (--base-maps) must be distinct names out of {', '.join(MAPS)} (at least one), got {maps!r}")
+        raise ValueError(f"base maps (--base-maps) must be distinct names out of {', '.join(MAPS)} (at least one), "
+                         f"got {maps!r}")
     return tuple(n for n in MAPS if n in names)
 
 

@@ -35,7 +35,7 @@ from diffusers import AutoencoderKL
 
 from intrinsix.generator import IntrinsiXPipeline, load_pipeline, load_published_lora, save_published_lora
 from intrinsix.generator.conditioning import LINEAR, VAEEncoding
-from intrinsix.generator.defaults import DEFAULTS_FILE, generation_defaults, vae_encoding
+from intrinsix.generator.defaults import DEFAULTS_FILE, check_true_cfg_scale, generation_defaults, vae_encoding
 
 from .architecture import DemoSizes, make_scheduler, make_text_components, make_transformer, make_vae, parameter_count
 from .bank import MAPS, check_caption_dropout, make_bank
@@ -111,8 +111,7 @@ class DemoBuildOptions:
                     raise ValueError(f"{key} {asked!r} differs from the one the VAE of {source} was trained with "
                                      f"({trained[key]!r})")
         if self.true_cfg_scale is not None:
-            if not 1.0 <= self.true_cfg_scale <= 30.0:
-                raise ValueError(f"true_cfg_scale must be in [1, 30] (1 = off), got {self.true_cfg_scale}")
+            check_true_cfg_scale(self.true_cfg_scale, "true_cfg_scale")
             if self.true_cfg_scale > 1.0 and self.caption_dropout == 0.0:
                 raise ValueError("true_cfg_scale above 1 needs caption_dropout > 0: a model never trained on the "
                                  "empty caption has no unconditional prediction to guide against")

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
+from intrinsix.generator.defaults import check_true_cfg_scale
 
 from .build import DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE
 from .bank import MAPS
@@ -169,10 +170,12 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print(f"intrinsix train demo: error: --caption-dropout must be in [0, 0.5], got {args.caption_dropout}",
               file=sys.stderr)
         return 2
-    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
-        print(f"intrinsix train demo: error: --true-cfg-scale must be in [1, 30] (1 = off), got {args.true_cfg_scale}",
-              file=sys.stderr)
-        return 2
+    if args.true_cfg_scale is not None:
+        try:
+            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
+        except ValueError as error:
+            print(f"intrinsix train demo: error: {error}", file=sys.stderr)
+            return 2
     if args.true_cfg_scale is not None and args.true_cfg_scale > 1.0 and args.caption_dropout == 0.0:
         print("intrinsix train demo: error: --true-cfg-scale above 1 needs --caption-dropout > 0 (a model never "
               "trained on the empty caption has no unconditional prediction to guide against)", file=sys.stderr)
@@ -243,10 +246,12 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
     if not model.is_dir():
         print(f"intrinsix eval demo: error: --model {model} is not a folder", file=sys.stderr)
         return 2
-    if args.true_cfg_scale is not None and not 1.0 <= args.true_cfg_scale <= 30.0:
-        print(f"intrinsix eval demo: error: --true-cfg-scale must be in [1, 30] (1 = off), got {args.true_cfg_scale}",
-              file=sys.stderr)
-        return 2
+    if args.true_cfg_scale is not None:
+        try:
+            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
+        except ValueError as error:
+            print(f"intrinsix eval demo: error: {error}", file=sys.stderr)
+            return 2
     try:
         device = _device(args.device)
     except argparse.ArgumentTypeError as error:
