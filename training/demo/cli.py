@@ -127,6 +127,17 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.set_defaults(func=_cmd_train_demo)
 
 
+def _true_cfg_scale_ok(value: float | None, command: str) -> bool:
+    """False (after a one-line error) when --true-cfg-scale is given outside its range."""
+    try:
+        if value is not None:
+            check_true_cfg_scale(value, "--true-cfg-scale")
+    except ValueError as error:
+        print(f"intrinsix {command} demo: error: {error}", file=sys.stderr)
+        return False
+    return True
+
+
 def _cmd_train_demo(args: argparse.Namespace) -> int:
     from .architecture import PRESETS
     from .build import DemoBuildOptions, build_demo_model, parse_minutes
@@ -170,12 +181,8 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print(f"intrinsix train demo: error: --caption-dropout must be in [0, 0.5], got {args.caption_dropout}",
               file=sys.stderr)
         return 2
-    if args.true_cfg_scale is not None:
-        try:
-            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
-        except ValueError as error:
-            print(f"intrinsix train demo: error: {error}", file=sys.stderr)
-            return 2
+    if not _true_cfg_scale_ok(args.true_cfg_scale, "train"):
+        return 2
     if args.true_cfg_scale is not None and args.true_cfg_scale > 1.0 and args.caption_dropout == 0.0:
         print("intrinsix train demo: error: --true-cfg-scale above 1 needs --caption-dropout > 0 (a model never "
               "trained on the empty caption has no unconditional prediction to guide against)", file=sys.stderr)
@@ -246,12 +253,8 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
     if not model.is_dir():
         print(f"intrinsix eval demo: error: --model {model} is not a folder", file=sys.stderr)
         return 2
-    if args.true_cfg_scale is not None:
-        try:
-            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
-        except ValueError as error:
-            print(f"intrinsix eval demo: error: {error}", file=sys.stderr)
-            return 2
+    if not _true_cfg_scale_ok(args.true_cfg_scale, "eval"):
+        return 2
     try:
         device = _device(args.device)
     except argparse.ArgumentTypeError as error:
