@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from intrinsix.generator import IntrinsiXPipeline, branch_index, load_pipeline
-from intrinsix.generator.conditioning import LINEAR, VAEEncoding, image_to_vae_input
+from intrinsix.generator.conditioning import LINEAR, VAEEncoding, image_to_vae_input, normalise_decoded_normals
 from intrinsix.generator.weights import PUBLISHED_FILE_NAME
 
 
@@ -101,13 +101,12 @@ def decode_intrinsics(
 
     albedo   [G, H, W, 3] in [0, 1]  ((img + 1) / 2, clamped, decoded by `encoding`: linear albedo)
     material [G, H, W, 3] in [0, 1]  (R roughness, G metallic)
-    normal   [G, H, W, 3] unit vectors (img expanded by `encoding`, then normalised; for LINEAR
-             = normalize(2 * img01 - 1) of REFERENCE §1)
+    normal   [G, H, W, 3] unit vectors (img expanded by `encoding`, then normalised as generation
+             does, a zero vector as +z; for LINEAR = normalize(2 * img01 - 1) of REFERENCE §1)
     """
     z = latents / vae.config.scaling_factor + vae.config.shift_factor
     images = vae.decode(z.to(vae.dtype), return_dict=False)[0].float().permute(0, 2, 3, 1)  # [3G, H, W, 3]
     albedo = encoding.decode_albedo((images[0::3] + 1.0) * 0.5)
     material = ((images[1::3] + 1.0) * 0.5).clamp(0.0, 1.0)
-    raw = encoding.expand_normals(images[2::3])
-    normal = raw / raw.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+    normal = normalise_decoded_normals(encoding.expand_normals(images[2::3]))  # as generation does
     return {"albedo": albedo, "material": material, "normal": normal}

@@ -105,6 +105,25 @@ def test_pipeline_and_trainer_decoders_use_the_encoding():
     assert not torch.allclose(companded, pipe.encode_image("normal", normal))
 
 
+def test_trainer_decoder_turns_a_zero_normal_into_the_facing_one_like_generation():
+    """A decoded normal of length 0 (raw image value 0 in every channel) is +z in training as in
+    generation, with finite gradients, not a zero vector for the re-render loss to shade."""
+
+    class ZeroVAE(torch.nn.Module):
+        config = type("Config", (), {"scaling_factor": 1.0, "shift_factor": 0.0})()
+        dtype = torch.float32
+
+        def decode(self, z, return_dict=False):  # [3G, 16, h, w] -> [3G, 3, 8h, 8w] of zeros (times z)
+            images = 0.0 * z[:, :3].repeat_interleave(8, dim=2).repeat_interleave(8, dim=3)
+            return (images,)
+
+    latents = torch.randn(3, 16, 2, 2, requires_grad=True)
+    maps = decode_intrinsics(ZeroVAE(), latents, DEMO)
+    assert torch.equal(maps["normal"], torch.tensor([0.0, 0.0, 1.0]).expand(1, 16, 16, 3))
+    maps["normal"].sum().backward()
+    assert torch.isfinite(latents.grad).all()
+
+
 def test_folder_defaults_name_the_encodings(tmp_path):
     assert vae_encoding(generation_defaults(tmp_path)) == LINEAR  # FLUX.1-dev
     (tmp_path / "intrinsix_defaults.json").write_text(json.dumps({"albedo_encoding": "srgb",
