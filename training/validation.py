@@ -25,20 +25,16 @@ import torch
 from PIL import Image
 
 from intrinsix.generator import IntrinsiXPipeline
+from intrinsix.pbr.colorspace import linear_to_srgb
 
 MAP_NAMES = ("albedo", "material", "normal")
-
-
-def _srgb_encode(linear: torch.Tensor) -> torch.Tensor:
-    x = linear.clamp(0.0, 1.0)
-    return torch.where(x <= 0.0031308, 12.92 * x, 1.055 * x.clamp_min(1e-12) ** (1 / 2.4) - 0.055)
 
 
 def map_to_uint8(name: str, image: torch.Tensor) -> np.ndarray:  # [H, W, 3] -> [H, W, 3] uint8
     """Display encoding of a decoded map (see the module docstring)."""
     image = image.detach().float().cpu()
     if name == "albedo":
-        image = _srgb_encode(image)
+        image = linear_to_srgb(image)
     elif name == "normal":
         image = (image + 1.0) * 0.5
     elif name != "material":

@@ -52,6 +52,7 @@ import torch
 
 from intrinsix.generator import branch_index
 from intrinsix.generator.conditioning import LINEAR, VAEEncoding, vae_output_to_image
+from intrinsix.pbr.colorspace import linear_to_srgb
 
 from ..components import to_vae_input
 from ..data.colours import mean_albedo_matches
@@ -102,14 +103,6 @@ def schedule_factor(progress: float, step: int, warmup_steps: int) -> float:
     if step < warmup_steps:
         return (step + 1) / warmup_steps
     return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
-
-
-def srgb_encode(linear: torch.Tensor) -> torch.Tensor:
-    """Linear [0, 1] -> sRGB encoding, with finite gradients everywhere (the power branch is
-    evaluated on values clamped into its own domain, so torch.where never mixes in an infinite
-    derivative at 0)."""
-    curve = 1.055 * linear.clamp_min(0.0031308) ** (1.0 / 2.4) - 0.055
-    return torch.where(linear <= 0.0031308, 12.92 * linear, curve)
 
 
 def random_crops(
@@ -190,8 +183,8 @@ def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETr
     if config.srgb_weight > 0 and config.albedo_encoding == "linear":
         # Albedo rows come first (MAPS order). (With the "srgb" albedo encoding the terms above are
         # already taken on the sRGB values.)
-        recon_srgb = srgb_encode(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
-        target_srgb = srgb_encode((images[:count] + 1.0) * 0.5)
+        recon_srgb = linear_to_srgb(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
+        target_srgb = linear_to_srgb((images[:count] + 1.0) * 0.5)
         srgb = (recon_srgb - target_srgb).abs().mean()
         per_map = per_map + torch.stack([config.srgb_weight * srgb, srgb.new_zeros(()), srgb.new_zeros(())])
     if config.spectrum_weight > 0:
