@@ -84,7 +84,9 @@ def test_minutes_per_stage_parsing():
     assert parse_minutes(None) == STAGE_MINUTES
     assert parse_minutes("2") == {name: 2.0 for name in STAGE_MINUTES}
     assert parse_minutes("base=3,stage2=1.5") == {**STAGE_MINUTES, "base": 3.0, "stage2": 1.5}
-    with pytest.raises(ValueError, match="stage must be one of bank, vae, base, stage1, stage2, got 'lora'"):
+    assert parse_minutes("stage1=2,stage1_material=6") == {**STAGE_MINUTES, "stage1": 2.0, "stage1_material": 6.0}
+    with pytest.raises(ValueError, match="stage must be one of bank, vae, base, stage1, stage2, stage1_albedo, "
+                                         "stage1_material, stage1_normal, got 'lora'"):
         parse_minutes("lora=1")
     with pytest.raises(ValueError, match=r"must be a number of minutes in \(0, 6000\], got -1.0"):
         parse_minutes("vae=-1")

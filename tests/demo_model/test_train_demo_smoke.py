@@ -92,11 +92,14 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     out = tmp_path / "again"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "2",
-                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "albedo"])
+                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "albedo",
+                 "--minutes-per-stage", "stage1=0.5,stage1_material=0.75"])
     assert code == 0
     report = json.loads((out / "demo_training.json").read_text())
     assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
     assert report["stages"]["base"]["maps"] == ["albedo"]
+    budgets = {name: report["stages"][f"stage1_{name}"]["budget_seconds"] for name in ("albedo", "material", "normal")}
+    assert budgets == {"albedo": 30.0, "material": 45.0, "normal": 30.0}
     assert report["normal_encoding"] == generation_defaults(out)["normal_encoding"] == "sqrt"  # the --vae folder's
     assert report["albedo_encoding"] == generation_defaults(out)["albedo_encoding"] == "srgb"
     # Trained with caption dropout: sampled with true classifier-free guidance by default.
@@ -193,7 +196,8 @@ def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--minutes-per-stage", "lora=2"], "stage must be one of bank, vae, base, stage1, stage2, got 'lora'"),
+    (["--minutes-per-stage", "lora=2"], "stage must be one of bank, vae, base, stage1, stage2, stage1_albedo, "
+                                        "stage1_material, stage1_normal, got 'lora'"),
     (["--max-steps-per-stage", "1"], "--max-steps-per-stage must be >= 2, got 1"),
     (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
     (["--vae", "/nonexistent"], "--vae /nonexistent is not a model folder with a VAE (no vae/config.json)"),

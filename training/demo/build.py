@@ -45,6 +45,8 @@ from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, ru
 from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, set_latent_statistics, train_vae
 
 STAGES = ("bank", "vae", "base", "stage1", "stage2")
+# Optional per-intrinsic stage-1 budgets (minutes); an intrinsic without its own takes "stage1".
+STAGE1_INTRINSIC_STAGES = tuple(f"stage1_{name}" for name in MAPS)
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
 # The bundled model's recipe (docs/demo-model.md), the defaults of `train demo`: minutes of wall time
@@ -131,7 +133,9 @@ class DemoBuildOptions:
 
 
 def parse_minutes(text: str | None) -> dict:
-    """'1.5' (every stage) or 'base=3,stage2=1.5' (named stages; the others keep STAGE_MINUTES)."""
+    """'1.5' (every stage) or 'base=3,stage2=1.5' (named stages; the others keep STAGE_MINUTES).
+    Named items may also give one intrinsic its own stage-1 budget ('stage1=3,stage1_material=6');
+    those keys appear only when given."""
     minutes = dict(STAGE_MINUTES)
     if not text:
         return minutes
@@ -141,8 +145,9 @@ def parse_minutes(text: str | None) -> dict:
     for item in text.split(","):
         name, _, value = item.partition("=")
         name = name.strip()
-        if name not in STAGES:
-            raise ValueError(f"--minutes-per-stage: stage must be one of {', '.join(STAGES)}, got {name!r}")
+        if name not in STAGES + STAGE1_INTRINSIC_STAGES:
+            allowed = ", ".join(STAGES + STAGE1_INTRINSIC_STAGES)
+            raise ValueError(f"--minutes-per-stage: stage must be one of {allowed}, got {name!r}")
         minutes[name] = _minutes_value(f"--minutes-per-stage {name}", value)
     return minutes
 
@@ -225,9 +230,10 @@ def build_demo_model(options: DemoBuildOptions, log=print) -> dict:
         trainer = BankIndependentTrainer(stage1_config(intrinsic, base_dir, options.work_dir / f"stage1_{intrinsic}",
                                                        bank, settings1), bank, options.word_dropout,
                                          options.caption_dropout)
-        run = run_for_seconds(trainer, seconds["stage1"], max_steps=options.max_steps, log=log)
+        budget = seconds.get(f"stage1_{intrinsic}", seconds["stage1"])
+        run = run_for_seconds(trainer, budget, max_steps=options.max_steps, log=log)
         stage1_files[intrinsic] = str(run.lora_path)
-        report["stages"][f"stage1_{intrinsic}"] = _run_report(run)
+        report["stages"][f"stage1_{intrinsic}"] = {**_run_report(run), "budget_seconds": round(budget, 1)}
         del trainer
         _free(device)
 

@@ -69,7 +69,8 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     p.add_argument("--minutes-per-stage", default=None, metavar="M|STAGE=M,...",
                    help="wall-clock minutes per stage: one number for all, or e.g. 'base=3,stage2=1.5' "
-                        "(stages bank, vae, base, stage1 (per intrinsic), stage2; defaults: the GPU build's)")
+                        "(stages bank, vae, base, stage1 (per intrinsic), stage2; stage1_albedo, stage1_material, "
+                        "stage1_normal give one intrinsic its own; defaults: the GPU build's)")
     p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="random seed (default 0)")
     p.add_argument("--preset", default="demo", choices=("demo", "tiny"),
                    help="model sizes: demo (the bundled model) or tiny (smoke tests)")
