@@ -75,7 +75,7 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
     report = json.loads((default_model_dir() / "demo_training.json").read_text())
     assert report["caption_dropout"] == 0.1
     assert (report["stages"]["vae"]["batch_size"], report["stages"]["vae"]["latent_noise"]) == (32, 0.0)
-    with pytest.raises(ValueError, match="vae_latent_noise must be in \\[0, 1\\], got -0.5"):
+    with pytest.raises(ValueError, match="vae_latent_noise \\(--vae-latent-noise\\) must be in \\[0, 1\\], got -0.5"):
         DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY,
                          vae_latent_noise=-0.5)
 
@@ -278,7 +278,7 @@ def test_bank_dataset_caption_dropout_empties_captions_at_its_rate():
     assert set(captions) == {"", "glossy red plastic"}
     assert 0.21 < captions.count("") / len(captions) < 0.29
     assert all(BankDataset(bank)[i]["caption"] == "glossy red plastic" for i in range(count))
-    with pytest.raises(ValueError, match=r"caption_dropout must be in \[0, 0.5\], got 0.8"):
+    with pytest.raises(ValueError, match=r"caption_dropout \(--caption-dropout\) must be in \[0, 0.5\], got 0.8"):
         BankDataset(bank, caption_dropout=0.8)
 
 
@@ -306,7 +306,7 @@ def test_base_training_shows_the_empty_caption_at_the_dropout_rate(monkeypatch):
                log=lambda _: None)
     share = float(torch.cat(seen).float().mean())
     assert 0.15 < share < 0.25
-    with pytest.raises(ValueError, match=r"caption_dropout must be in \[0, 0.5\]"):
+    with pytest.raises(ValueError, match=r"caption_dropout \(--caption-dropout\) must be in \[0, 0.5\]"):
         BaseTrainingConfig(caption_dropout=-0.1)
 
 

@@ -201,11 +201,12 @@ def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
     (["--max-steps-per-stage", "1"], "--max-steps-per-stage must be >= 2, got 1"),
     (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
     (["--vae", "/nonexistent"], "--vae /nonexistent is not a model folder with a VAE (no vae/config.json)"),
-    (["--caption-dropout", "0.7"], "--caption-dropout must be in [0, 0.5], got 0.7"),
-    (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be a number in [1, 30] (1 = off), got 0.5"),
-    (["--true-cfg-scale", "3", "--caption-dropout", "0"], "--true-cfg-scale above 1 needs --caption-dropout > 0"),
-    (["--vae-batch", "0"], "--vae-batch must be >= 1, got 0"),
-    (["--vae-latent-noise", "2"], "--vae-latent-noise must be in [0, 1], got 2.0"),
+    (["--caption-dropout", "0.7"], "caption_dropout (--caption-dropout) must be in [0, 0.5], got 0.7"),
+    (["--true-cfg-scale", "0.5"], "true_cfg_scale (--true-cfg-scale) must be a number in [1, 30] (1 = off), got 0.5"),
+    (["--true-cfg-scale", "3", "--caption-dropout", "0"],
+     "true_cfg_scale (--true-cfg-scale) above 1 needs caption_dropout (--caption-dropout) > 0"),
+    (["--vae-batch", "0"], "vae_batch (--vae-batch) must be >= 1, got 0"),
+    (["--vae-latent-noise", "2"], "vae_latent_noise (--vae-latent-noise) must be in [0, 1], got 2.0"),
     (["--base-maps", "albedo,height"], "base maps (--base-maps) must be distinct names out of albedo, material, "
                                        "normal (at least one), got 'albedo,height'"),
 ])

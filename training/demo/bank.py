@@ -62,7 +62,7 @@ class MaterialBank:
 def check_caption_dropout(value: float) -> float:
     """The probability of the empty caption must be in [0, 0.5] (more would starve the prompt)."""
     if not 0.0 <= value <= 0.5:
-        raise ValueError(f"caption_dropout must be in [0, 0.5], got {value}")
+        raise ValueError(f"caption_dropout (--caption-dropout) must be in [0, 0.5], got {value}")
     return value
 
 

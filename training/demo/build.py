@@ -101,9 +101,9 @@ class DemoBuildOptions:
                              "(--base): that folder's base transformer is kept, not trained")
         self.encoding  # checks the names
         if self.vae_batch < 1:
-            raise ValueError(f"vae_batch must be >= 1, got {self.vae_batch}")
+            raise ValueError(f"vae_batch (--vae-batch) must be >= 1, got {self.vae_batch}")
         if not 0.0 <= self.vae_latent_noise <= 1.0:
-            raise ValueError(f"vae_latent_noise must be in [0, 1], got {self.vae_latent_noise}")
+            raise ValueError(f"vae_latent_noise (--vae-latent-noise) must be in [0, 1], got {self.vae_latent_noise}")
         source = self.base_from or self.vae_from
         if source is not None:
             trained = generation_defaults(source)
@@ -113,10 +113,11 @@ class DemoBuildOptions:
                     raise ValueError(f"{key} {asked!r} differs from the one the VAE of {source} was trained with "
                                      f"({trained[key]!r})")
         if self.true_cfg_scale is not None:
-            check_true_cfg_scale(self.true_cfg_scale, "true_cfg_scale")
+            check_true_cfg_scale(self.true_cfg_scale, "true_cfg_scale (--true-cfg-scale)")
             if self.true_cfg_scale > 1.0 and self.caption_dropout == 0.0:
-                raise ValueError("true_cfg_scale above 1 needs caption_dropout > 0: a model never trained on the "
-                                 "empty caption has no unconditional prediction to guide against")
+                raise ValueError("true_cfg_scale (--true-cfg-scale) above 1 needs caption_dropout (--caption-dropout) "
+                                 "> 0: a model never trained on the empty caption has no unconditional prediction "
+                                 "to guide against")
 
     @property
     def encoding(self) -> VAEEncoding:

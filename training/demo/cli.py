@@ -128,17 +128,6 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.set_defaults(func=_cmd_train_demo)
 
 
-def _true_cfg_scale_ok(value: float | None, command: str) -> bool:
-    """False (after a one-line error) when --true-cfg-scale is given outside its range."""
-    try:
-        if value is not None:
-            check_true_cfg_scale(value, "--true-cfg-scale")
-    except ValueError as error:
-        print(f"intrinsix {command} demo: error: {error}", file=sys.stderr)
-        return False
-    return True
-
-
 def _cmd_train_demo(args: argparse.Namespace) -> int:
     from .architecture import PRESETS
     from .build import DemoBuildOptions, build_demo_model, parse_minutes
@@ -171,23 +160,6 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print("intrinsix train demo: error: --vae and --base exclude each other (--base keeps the VAE too)",
               file=sys.stderr)
         return 2
-    if args.vae_batch < 1:
-        print(f"intrinsix train demo: error: --vae-batch must be >= 1, got {args.vae_batch}", file=sys.stderr)
-        return 2
-    if not 0.0 <= args.vae_latent_noise <= 1.0:
-        print(f"intrinsix train demo: error: --vae-latent-noise must be in [0, 1], got {args.vae_latent_noise}",
-              file=sys.stderr)
-        return 2
-    if not 0.0 <= args.caption_dropout <= 0.5:
-        print(f"intrinsix train demo: error: --caption-dropout must be in [0, 0.5], got {args.caption_dropout}",
-              file=sys.stderr)
-        return 2
-    if not _true_cfg_scale_ok(args.true_cfg_scale, "train"):
-        return 2
-    if args.true_cfg_scale is not None and args.true_cfg_scale > 1.0 and args.caption_dropout == 0.0:
-        print("intrinsix train demo: error: --true-cfg-scale above 1 needs --caption-dropout > 0 (a model never "
-              "trained on the empty caption has no unconditional prediction to guide against)", file=sys.stderr)
-        return 2
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
     out = args.out.resolve()
     try:
@@ -203,7 +175,7 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
             base_maps=args.base_maps,
             albedo_encoding=args.albedo_encoding, normal_encoding=args.normal_encoding, vae_batch=args.vae_batch,
             vae_latent_noise=args.vae_latent_noise, overwrite=args.overwrite)
-    except ValueError as error:  # e.g. an encoding against the --vae / --base folder's
+    except ValueError as error:  # a value out of range, an encoding against the --vae / --base folder's, ...
         print(f"intrinsix train demo: error: {error}", file=sys.stderr)
         return 2
     if args.vae_normal_weight is not None:
@@ -254,7 +226,11 @@ def _cmd_eval_demo(args: argparse.Namespace) -> int:
     if not model.is_dir():
         print(f"intrinsix eval demo: error: --model {model} is not a folder", file=sys.stderr)
         return 2
-    if not _true_cfg_scale_ok(args.true_cfg_scale, "eval"):
+    try:
+        if args.true_cfg_scale is not None:
+            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
+    except ValueError as error:
+        print(f"intrinsix eval demo: error: {error}", file=sys.stderr)
         return 2
     try:
         device = _device(args.device)
