@@ -183,7 +183,7 @@ def reconstruction_loss(recon: torch.Tensor, images: torch.Tensor, config: VAETr
     if config.srgb_weight > 0 and config.albedo_encoding == "linear":
         # Albedo rows come first (MAPS order). (With the "srgb" albedo encoding the terms above are
         # already taken on the sRGB values.)
-        recon_srgb = linear_to_srgb(((recon[:count].float() + 1.0) * 0.5).clamp(0.0, 1.0))
+        recon_srgb = linear_to_srgb((recon[:count].float() + 1.0) * 0.5)  # clamps to [0, 1]
         target_srgb = linear_to_srgb((images[:count] + 1.0) * 0.5)
         srgb = (recon_srgb - target_srgb).abs().mean()
         per_map = per_map + torch.stack([config.srgb_weight * srgb, srgb.new_zeros(()), srgb.new_zeros(())])
