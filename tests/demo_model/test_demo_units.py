@@ -9,7 +9,7 @@ import torch
 from intrinsix.training.data import split_combinations
 from intrinsix.training.data.vocabulary import FAMILIES, FINISH_ORDER
 from intrinsix.training.demo.architecture import DEMO, TINY, DemoSizes
-from intrinsix.training.demo.build import STAGE_MINUTES, DemoBuildOptions, parse_minutes
+from intrinsix.training.demo.build import STAGE_MINUTES, STAGES, DemoBuildOptions, parse_minutes
 from intrinsix.training.demo.evaluate import (check_metallic, check_normals, finish_partners, held_out_prompts,
                                               metal_prompts)
 from intrinsix.training.demo.text import (T5_TOKENS, build_clip_tokenizer, build_t5_tokenizer, caption_corpus,
@@ -64,7 +64,7 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
     caption dropout 0.1 and so the guided default its folder names."""
     from intrinsix.generator.defaults import generation_defaults, vae_encoding
     from intrinsix.cli.generate import default_model_dir
-    from intrinsix.training.demo.build import DEMO_ENCODING, GUIDED_CFG_SCALE
+    from intrinsix.training.demo.build import DEMO_BASE_MAPS, DEMO_ENCODING, GUIDED_CFG_SCALE
 
     options = DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY)
     bundled = generation_defaults(default_model_dir())
@@ -74,6 +74,9 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
     assert options.default_true_cfg_scale == GUIDED_CFG_SCALE == bundled["true_cfg_scale"]
     report = json.loads((default_model_dir() / "demo_training.json").read_text())
     assert report["caption_dropout"] == 0.1
+    # The base on albedo only and the stage minutes (the material LoRA 6 of them) the bundled folder records.
+    assert list(options.base_maps) == list(DEMO_BASE_MAPS) == report["stages"]["base"]["maps"] == ["albedo"]
+    assert options.minutes == STAGE_MINUTES == report["minutes"]
     assert (report["stages"]["vae"]["batch_size"], report["stages"]["vae"]["latent_noise"]) == (32, 0.0)
     with pytest.raises(ValueError, match="vae_latent_noise \\(--vae-latent-noise\\) must be in \\[0, 1\\], got -0.5"):
         DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY,
@@ -82,9 +85,16 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
 
 def test_minutes_per_stage_parsing():
     assert parse_minutes(None) == STAGE_MINUTES
-    assert parse_minutes("2") == {name: 2.0 for name in STAGE_MINUTES}
+    assert STAGE_MINUTES["stage1_material"] == 6.0 != STAGE_MINUTES["stage1"]  # the bundled recipe's own key
+    # One number: every stage and every intrinsic (no per-intrinsic default left over).
+    assert parse_minutes("2") == {name: 2.0 for name in STAGES}
     assert parse_minutes("base=3,stage2=1.5") == {**STAGE_MINUTES, "base": 3.0, "stage2": 1.5}
-    assert parse_minutes("stage1=2,stage1_material=6") == {**STAGE_MINUTES, "stage1": 2.0, "stage1_material": 6.0}
+    # A named stage1 is the budget of each intrinsic not named with it, replacing stage1_material's default.
+    assert parse_minutes("stage1=0.03,stage2=0.03") == {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 0.03,
+                                                         "stage2": 0.03}
+    assert parse_minutes("stage1=2,stage1_normal=5") == {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 2.0,
+                                                          "stage1_normal": 5.0, "stage2": 3.5}
+    assert parse_minutes("stage1_material=4") == {**STAGE_MINUTES, "stage1_material": 4.0}
     with pytest.raises(ValueError, match="stage must be one of bank, vae, base, stage1, stage2, stage1_albedo, "
                                          "stage1_material, stage1_normal, got 'lora'"):
         parse_minutes("lora=1")

@@ -14,7 +14,7 @@ from intrinsix.generator import adapted_linear_names, branch_lora_modules, detec
 from intrinsix.generator.defaults import generation_defaults
 from intrinsix.training.data.vocabulary import FAMILIES
 from intrinsix.generator.conditioning import VAEEncoding
-from intrinsix.training.demo.build import GUIDED_CFG_SCALE
+from intrinsix.training.demo.build import DEMO_BASE_MAPS, GUIDED_CFG_SCALE, STAGE_MINUTES
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +50,11 @@ def test_folder_layout_report_and_dtypes(built):
         assert all(math.isfinite(v) for v in report["stages"][stage]["final_loss"].values()), stage
     assert report["stages"]["stage2"]["rerender_loss"] is True
     assert report["stages"]["bank"]["materials"] == 8
+    # The bundled model's recipe by default: a base on albedo only, the material LoRA with its own minutes.
+    assert report["stages"]["base"]["maps"] == list(DEMO_BASE_MAPS) == ["albedo"]
+    budgets = {name: report["stages"][f"stage1_{name}"]["budget_seconds"] for name in ("albedo", "material", "normal")}
+    assert budgets == {"albedo": 60 * STAGE_MINUTES["stage1"], "material": 60 * STAGE_MINUTES["stage1_material"],
+                       "normal": 60 * STAGE_MINUTES["stage1"]} == {"albedo": 180.0, "material": 360.0, "normal": 180.0}
     vae = report["stages"]["vae"]
     assert 0.0 < vae["scaling_factor"] and "shift_factor" in vae
     assert vae["normal_weight"] == 5.0 and vae["spectrum_weight"] == 1.5 and vae["adversarial_weight"] == 0.0
@@ -92,12 +97,12 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     out = tmp_path / "again"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "2",
-                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "albedo",
+                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "normal,albedo",
                  "--minutes-per-stage", "stage1=0.5,stage1_material=0.75"])
     assert code == 0
     report = json.loads((out / "demo_training.json").read_text())
     assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
-    assert report["stages"]["base"]["maps"] == ["albedo"]
+    assert report["stages"]["base"]["maps"] == ["albedo", "normal"]
     budgets = {name: report["stages"][f"stage1_{name}"]["budget_seconds"] for name in ("albedo", "material", "normal")}
     assert budgets == {"albedo": 30.0, "material": 45.0, "normal": 30.0}
     assert report["normal_encoding"] == generation_defaults(out)["normal_encoding"] == "sqrt"  # the --vae folder's

@@ -1,21 +1,24 @@
 """Pre-training the demo model's base FluxTransformer2DModel (the stand-in for FLUX.1-dev).
 
-FLUX.1-dev is a general image model that IntrinsiX adapts with LoRAs; it already knows what
-albedo-like, material-like and normal-like images look like. The demo base gets that knowledge the
-same way FLUX got its own: full training of the transformer by flow matching on images with
-captions, here the three map types of the procedural materials. It is branch-agnostic, like FLUX:
-one set of weights for every map type, no LoRA, plain (per-image) attention. Each training sample
-is ONE map of one material, the map type drawn uniformly (out of `maps`, all three by default;
-albedo only was measured as build E in docs/demo-model.md), captioned with the material's plain
-caption ("rough red brick with grey mortar"), the text the product's users write (with
-`word_dropout` also the caption without its finish or its colour word, `bank.caption_variants`,
-drawn with CAPTION_VARIANT_PROBABILITIES; with `caption_dropout` p the empty caption for a fraction
-p of the samples, so the model also learns the unconditional prediction that true classifier-free
-guidance steers away from). So the base learns, for each caption, a distribution
-over the three map types, and reads colour, family and finish from exactly the prompt embeddings
-it will get at generation; the per-branch LoRAs of stage 1 then only have to pick their map type. (A first build captioned each map with its type,
+FLUX.1-dev is a general image model that IntrinsiX adapts with LoRAs. The demo base gets its
+knowledge the same way FLUX got its own: full training of the transformer by flow matching on
+images with captions, here maps of the procedural materials: the albedo maps only for the bundled
+model (`build.DEMO_BASE_MAPS`, the analogue of FLUX's photos), or any of the three map types
+(`maps`; this trainer's default is all three, the previous bundled model's branch-agnostic base).
+One set of weights, no LoRA, plain (per-image) attention. Each training sample is ONE map of one
+material, the map type drawn uniformly out of `maps`, captioned with the material's plain caption
+("rough red brick with grey mortar"), the text the product's users write (with `word_dropout` also
+the caption without its finish or its colour word, `bank.caption_variants`, drawn with
+CAPTION_VARIANT_PROBABILITIES; with `caption_dropout` p the empty caption for a fraction p of the
+samples, so the model also learns the unconditional prediction that true classifier-free guidance
+steers away from). So the base reads colour, family and variant from exactly the prompt embeddings
+it will get at generation. Trained on all three map types it learns, for each caption, a
+distribution over them, and its albedo branch sometimes drew another map type (colour 84-88 % of
+the held-out prompts); trained on albedo only it never makes a normal or material map, but ignores
+the finish word (an albedo does not depend on it), which the material LoRA then learns alone
+(docs/demo-model.md, "The base on albedo"). (A first build captioned each map with its type,
 "normal map of ...": the LoRAs, fed plain captions, had to relearn how to read the prompt and lost
-the colour of most held-out prompts, docs/demo-model.md.)
+the colour of most held-out prompts.)
 
 Flow matching as the trainers do it (REFERENCE.md section 3, `training.flow`): x_t = (1 - s) x0 +
 s * noise, sigma ~ U[0, 1), target noise - x0, MSE; embedded guidance 1.0. The clean latents x0

@@ -5,8 +5,9 @@ Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optiona
 1. bank    procedural materials of the training split, generated once in worker processes;
 2. vae     the 16-channel AutoencoderKL on the three map types (vae_training.py), or the VAE of
            an existing model folder (`vae_from`, `--vae`);
-3. base    the FluxTransformer2DModel, fully trained by flow matching on all three map types with
-           the plain material captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
+3. base    the FluxTransformer2DModel, fully trained by flow matching on the map types of
+           `base_maps` (default `DEMO_BASE_MAPS`: albedo only, as FLUX knows photos and not
+           intrinsic maps) with the plain material captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
            the frozen random text encoders as a diffusers folder: the demo's "FLUX.1-dev";
 4. stage1  one PEFT LoRA per intrinsic by the project's stage-1 trainer (stages.py);
 5. stage2  the three LoRAs aligned by the project's stage-2 trainer: cross-intrinsic attention with
@@ -50,10 +51,12 @@ STAGE1_INTRINSIC_STAGES = tuple(f"stage1_{name}" for name in MAPS)
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
 # The bundled model's recipe (docs/demo-model.md), the defaults of `train demo`: minutes of wall time
-# per stage on one H100 (stage1: per intrinsic; 26 minutes in all, about 28.5 with loading and saving),
-# the VAE's encodings, crops per map type and latent noise, and the caption dropout of the base and
-# LoRA stages (which makes the model sample with true classifier-free guidance).
-STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 3.0, "stage2": 3.5}
+# per stage on one H100 (stage1: per intrinsic, the material LoRA 6; 29 minutes in all, about 31.5 with
+# loading and saving), the map types of the base, the VAE's encodings, crops per map type and latent
+# noise, and the caption dropout of the base and LoRA stages (which makes the model sample with true
+# classifier-free guidance).
+STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 3.0, "stage1_material": 6.0, "stage2": 3.5}
+DEMO_BASE_MAPS = ("albedo",)
 DEMO_ENCODING = VAEEncoding(albedo="srgb", normal="sqrt")
 DEMO_VAE_BATCH = 32
 DEMO_VAE_LATENT_NOISE = 0.0
@@ -84,7 +87,8 @@ class DemoBuildOptions:
     vae_adversarial_weight: float = 0.0  # VAE: patch discriminator (0 = off)
     word_dropout: bool = False  # base, stage 1 and stage 2 also see captions without finish / colour word
     caption_dropout: float = DEMO_CAPTION_DROPOUT  # base, stage 1 and stage 2 see the empty caption this often
-    base_maps: tuple[str, ...] = MAPS  # map types the base trains on (not with base_from)
+    base_maps: tuple[str, ...] | None = None  # map types the base trains on (None: DEMO_BASE_MAPS; not with
+    #                                           base_from)
     true_cfg_scale: float | None = None  # written to intrinsix_defaults.json (None: GUIDED_CFG_SCALE with
     #                                      caption dropout, else 1 = off)
     albedo_encoding: str | None = None  # how the VAE sees albedo / normal maps (None: those of the `--vae` /
@@ -95,10 +99,10 @@ class DemoBuildOptions:
 
     def __post_init__(self):
         check_caption_dropout(self.caption_dropout)
-        self.base_maps = parse_base_maps(self.base_maps)
-        if self.base_from is not None and self.base_maps != MAPS:
-            raise ValueError(f"base_maps (--base-maps) {','.join(self.base_maps)!r} has no effect with base_from "
-                             "(--base): that folder's base transformer is kept, not trained")
+        if self.base_from is not None and self.base_maps is not None:
+            raise ValueError(f"base_maps (--base-maps) {','.join(parse_base_maps(self.base_maps))!r} has no effect "
+                             "with base_from (--base): that folder's base transformer is kept, not trained")
+        self.base_maps = parse_base_maps(DEMO_BASE_MAPS if self.base_maps is None else self.base_maps)
         self.encoding  # checks the names
         if self.vae_batch < 1:
             raise ValueError(f"vae_batch (--vae-batch) must be >= 1, got {self.vae_batch}")
@@ -134,23 +138,28 @@ class DemoBuildOptions:
 
 
 def parse_minutes(text: str | None) -> dict:
-    """'1.5' (every stage) or 'base=3,stage2=1.5' (named stages; the others keep STAGE_MINUTES).
-    Named items may also give one intrinsic its own stage-1 budget ('stage1=3,stage1_material=6');
-    those keys appear only when given."""
+    """'1.5' (every stage, every intrinsic) or 'base=3,stage2=1.5' (named stages; the others keep
+    STAGE_MINUTES). Named items may also give one intrinsic its own stage-1 budget
+    ('stage1=3,stage1_material=6'). A named 'stage1' is the budget of every intrinsic not named too:
+    it replaces STAGE_MINUTES' own per-intrinsic defaults (stage1_material), so 'stage1=0.03' is short
+    for all three LoRAs."""
     minutes = dict(STAGE_MINUTES)
     if not text:
         return minutes
     if "=" not in text:
         value = _minutes_value("--minutes-per-stage", text)
         return {name: value for name in STAGES}
+    named = {}
     for item in text.split(","):
         name, _, value = item.partition("=")
         name = name.strip()
         if name not in STAGES + STAGE1_INTRINSIC_STAGES:
             allowed = ", ".join(STAGES + STAGE1_INTRINSIC_STAGES)
             raise ValueError(f"--minutes-per-stage: stage must be one of {allowed}, got {name!r}")
-        minutes[name] = _minutes_value(f"--minutes-per-stage {name}", value)
-    return minutes
+        named[name] = _minutes_value(f"--minutes-per-stage {name}", value)
+    if "stage1" in named:
+        minutes = {name: value for name, value in minutes.items() if name not in STAGE1_INTRINSIC_STAGES}
+    return {**minutes, **named}
 
 
 def _minutes_value(what: str, text: str) -> float:

@@ -25,7 +25,8 @@ from pathlib import Path
 from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
 from intrinsix.generator.defaults import check_true_cfg_scale
 
-from .build import DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE
+from .build import (DEMO_BASE_MAPS, DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE,
+                    STAGE_MINUTES)
 from .bank import MAPS
 
 
@@ -70,7 +71,9 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--minutes-per-stage", default=None, metavar="M|STAGE=M,...",
                    help="wall-clock minutes per stage: one number for all, or e.g. 'base=3,stage2=1.5' "
                         "(stages bank, vae, base, stage1 (per intrinsic), stage2; stage1_albedo, stage1_material, "
-                        "stage1_normal give one intrinsic its own; defaults: the GPU build's)")
+                        "stage1_normal give one intrinsic its own, a named stage1 is every other intrinsic's; "
+                        "defaults: the bundled model's GPU build, "
+                        + ",".join(f"{name}={value:g}" for name, value in STAGE_MINUTES.items()) + ")")
     p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="random seed (default 0)")
     p.add_argument("--preset", default="demo", choices=("demo", "tiny"),
                    help="model sizes: demo (the bundled model) or tiny (smoke tests)")
@@ -120,9 +123,9 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--word-dropout", action="store_true",
                    help="train the base and the LoRAs also on captions without their finish or colour word "
                         "(measured at full size without gain, docs/demo-model.md)")
-    p.add_argument("--base-maps", default=",".join(MAPS), metavar="NAMES",
+    p.add_argument("--base-maps", default=None, metavar="NAMES",
                    help="map types the base transformer trains on, comma-separated out of "
-                        f"{','.join(MAPS)} (default: all three; not with --base)")
+                        f"{','.join(MAPS)} (default: {','.join(DEMO_BASE_MAPS)}, the bundled model's; not with --base)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
     p.set_defaults(func=_cmd_train_demo)
