@@ -98,9 +98,15 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "2",
                  "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "normal,albedo",
-                 "--minutes-per-stage", "stage1=0.5,stage1_material=0.75"])
+                 "--minutes-per-stage", "stage1=0.5,stage1_material=0.75", "--lora-rank", "6"])
     assert code == 0
     report = json.loads((out / "demo_training.json").read_text())
+    # --lora-rank: the LoRA file holds rank-6 adapters (the tiny preset's are rank 4) and loads.
+    assert report["sizes"]["lora_rank"] == 6
+    with safe_open(str(out / "pytorch_lora_weights.safetensors"), "pt") as handle:
+        ranks = {min(handle.get_slice(k).get_shape()) for k in handle.keys() if "lora" in k}
+    assert ranks == {6}
+    assert {m.rank for m in branch_lora_modules(load_pipeline(out).transformer).values()} == {6}
     assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
     assert report["stages"]["base"]["maps"] == ["albedo", "normal"]
     budgets = {name: report["stages"][f"stage1_{name}"]["budget_seconds"] for name in ("albedo", "material", "normal")}
@@ -214,6 +220,8 @@ def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
     (["--vae-latent-noise", "2"], "vae_latent_noise (--vae-latent-noise) must be in [0, 1], got 2.0"),
     (["--base-maps", "albedo,height"], "base maps (--base-maps) must be distinct names out of albedo, material, "
                                        "normal (at least one), got 'albedo,height'"),
+    (["--lora-rank", "0"], "--lora-rank must be in [1, 32] (the tiny preset's transformer width), got 0"),
+    (["--lora-rank", "33"], "--lora-rank must be in [1, 32] (the tiny preset's transformer width), got 33"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu", *args])

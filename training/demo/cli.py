@@ -6,7 +6,7 @@
                          [--base MODEL_DIR | --vae MODEL_DIR] [--vae-normal-weight W] [--vae-spectrum-weight W]
                          [--vae-adversarial-weight W] [--albedo-encoding linear|srgb]
                          [--normal-encoding linear|sqrt] [--vae-batch N] [--vae-latent-noise X]
-                         [--caption-dropout P]
+                         [--caption-dropout P] [--lora-rank R] [--base-maps NAMES]
                          [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
@@ -18,6 +18,7 @@ The same commands run without the console script as `python -m intrinsix.trainin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -117,6 +118,8 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                    help="train the base and the LoRAs on the empty caption with probability P in [0, 0.5] "
                         f"(default {DEMO_CAPTION_DROPOUT:g}; 0 = off), so the model can be sampled with true "
                         "classifier-free guidance")
+    p.add_argument("--lora-rank", type=int, default=None, metavar="R",
+                   help="rank of the branch LoRAs, in [1, transformer width] (default: the preset's, 32 for demo)")
     p.add_argument("--true-cfg-scale", type=float, default=None,
                    help="true classifier-free guidance scale written as the model's default, in [1, 30] "
                         f"(default: {GUIDED_CFG_SCALE:g} when --caption-dropout is above 0, as by default; else 1 = off)")
@@ -163,12 +166,19 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         print("intrinsix train demo: error: --vae and --base exclude each other (--base keeps the VAE too)",
               file=sys.stderr)
         return 2
+    sizes = PRESETS[args.preset]
+    if args.lora_rank is not None:
+        if not 1 <= args.lora_rank <= sizes.width:
+            print(f"intrinsix train demo: error: --lora-rank must be in [1, {sizes.width}] (the {args.preset} preset's "
+                  f"transformer width), got {args.lora_rank}", file=sys.stderr)
+            return 2
+        sizes = dataclasses.replace(sizes, lora_rank=args.lora_rank)
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
     out = args.out.resolve()
     try:
         options = DemoBuildOptions(
             out=out, work_dir=(args.work_dir or out.with_name(out.name + ".work")).resolve(), device=device,
-            sizes=PRESETS[args.preset], seed=args.seed, minutes=minutes, max_steps=args.max_steps_per_stage,
+            sizes=sizes, seed=args.seed, minutes=minutes, max_steps=args.max_steps_per_stage,
             bank_size=args.bank_size, workers=workers, default_steps=args.default_steps,
             # The tiny preset is for smoke tests: the smallest batches the trainers take.
             stage1_batch=2 if args.preset == "tiny" else 32, stage2_batch=1 if args.preset == "tiny" else 8,
