@@ -6,12 +6,11 @@ import argparse
 import os
 from pathlib import Path
 
-from .errors import CLIError
+from .errors import CLIError, check_prompt, check_true_cfg_scale_option
 
 TARGETS = ("unreal", "godot", "gltf", "unity", "raw")
 MAX_SIZE = 2048
 MAX_STEPS = 200
-MAX_PROMPT_CHARS = 2000
 
 
 def default_model_dir() -> Path:
@@ -65,10 +64,7 @@ def resolve_model_dir(model: Path | None) -> Path:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Raise CLIError naming the argument and its allowed range."""
-    if not args.prompt.strip():
-        raise CLIError("prompt must not be empty")
-    if len(args.prompt) > MAX_PROMPT_CHARS:
-        raise CLIError(f"prompt has {len(args.prompt)} characters, at most {MAX_PROMPT_CHARS} are allowed")
+    check_prompt(args.prompt, "prompt")
     if args.steps is not None and not 1 <= args.steps <= MAX_STEPS:
         raise CLIError(f"--steps must be in [1, {MAX_STEPS}], got {args.steps}")
     if args.size is not None and (not 16 <= args.size <= MAX_SIZE or args.size % 16):
@@ -76,15 +72,9 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.guidance is not None and not 0.0 <= args.guidance <= 30.0:
         raise CLIError(f"--guidance must be in [0, 30], got {args.guidance}")
     if args.true_cfg_scale is not None:
-        from intrinsix.generator.defaults import check_true_cfg_scale
-
-        try:
-            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
-        except ValueError as exc:
-            raise CLIError(str(exc)) from None
-    if args.negative_prompt is not None and len(args.negative_prompt) > MAX_PROMPT_CHARS:
-        raise CLIError(f"--negative-prompt has {len(args.negative_prompt)} characters, at most "
-                       f"{MAX_PROMPT_CHARS} are allowed")
+        check_true_cfg_scale_option(args.true_cfg_scale)
+    if args.negative_prompt is not None:
+        check_prompt(args.negative_prompt, "--negative-prompt", required=False)
     if args.lora is not None and not args.lora.is_file():
         raise CLIError(f"--lora {args.lora} is not a file")
     if args.out.exists() and not args.out.is_dir():

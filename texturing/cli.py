@@ -15,7 +15,6 @@ from pathlib import Path
 
 TARGETS = ("unreal", "godot", "gltf", "unity", "raw")
 MAX_ITERATIONS = 20000
-MAX_PROMPT_CHARS = 2000
 MAX_BUDGET_SIDE = 16384
 
 
@@ -65,12 +64,11 @@ def register(subparsers) -> None:
 
 def check_arguments(args: argparse.Namespace) -> None:
     """Raise CLIError naming the argument and its allowed range."""
-    from intrinsix.cli.errors import CLIError
+    from intrinsix.cli.errors import CLIError, check_prompt, check_true_cfg_scale_option
 
     if not args.room.is_file():
         raise CLIError(f"room file {args.room} does not exist")
-    if not args.prompt.strip() or len(args.prompt) > MAX_PROMPT_CHARS:
-        raise CLIError(f"--prompt must have 1..{MAX_PROMPT_CHARS} characters, got {len(args.prompt.strip())}")
+    check_prompt(args.prompt, "--prompt")
     if args.iterations is not None and not 1 <= args.iterations <= MAX_ITERATIONS:
         raise CLIError(f"--iterations must be in [1, {MAX_ITERATIONS}], got {args.iterations}")
     if not 32 <= args.texture_budget <= MAX_BUDGET_SIDE:
@@ -82,14 +80,8 @@ def check_arguments(args: argparse.Namespace) -> None:
     if args.guidance is not None and not 0.0 <= args.guidance <= 30.0:
         raise CLIError(f"--guidance must be in [0, 30], got {args.guidance}")
     if args.true_cfg_scale is not None:
-        from intrinsix.generator.defaults import check_true_cfg_scale
-
-        try:
-            check_true_cfg_scale(args.true_cfg_scale, "--true-cfg-scale")
-        except ValueError as exc:
-            raise CLIError(str(exc)) from None
-    if len(args.negative_prompt) > MAX_PROMPT_CHARS:
-        raise CLIError(f"--negative-prompt must have at most {MAX_PROMPT_CHARS} characters, got {len(args.negative_prompt)}")
+        check_true_cfg_scale_option(args.true_cfg_scale)
+    check_prompt(args.negative_prompt, "--negative-prompt", required=False)
     if args.seed < 0:
         raise CLIError(f"--seed must be >= 0, got {args.seed}")
     if args.lora is not None and not args.lora.is_file():

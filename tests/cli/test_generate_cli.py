@@ -50,6 +50,8 @@ def test_same_seed_gives_identical_files(tiny_model_dir, tmp_path):
     (["--steps", "0"], "--steps must be in [1, 200], got 0"),
     (["--guidance", "-1"], "--guidance must be in [0, 30], got -1.0"),
     (["--true-cfg-scale", "0.5"], "--true-cfg-scale must be a number in [1, 30] (1 = off), got 0.5"),
+    (["--true-cfg-scale", "2", "--negative-prompt", "x" * 2001], "--negative-prompt must have at most 2000 "
+                                                                   "characters, got 2001"),
     (["--negative-prompt", "blurry"], "--negative-prompt is used only by true classifier-free guidance: pass "
                                       "--true-cfg-scale above 1 (this model's default is 1)"),
 ])
@@ -58,6 +60,17 @@ def test_bad_arguments_one_line_exit_2(tiny_model_dir, tmp_path, capsys, args, m
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert err == f"intrinsix generate: error: {message}"
+
+
+@pytest.mark.parametrize("prompt, message", [
+    (" \t", "prompt must not be empty"),
+    ("w" * 2001, "prompt must have at most 2000 characters, got 2001"),
+])
+def test_prompt_must_have_1_to_2000_characters(tiny_model_dir, tmp_path, capsys, prompt, message):
+    code = main(["generate", prompt, "--out", str(tmp_path / "o"), "--model", str(tiny_model_dir)])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == f"intrinsix generate: error: {message}"
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path, capsys):

@@ -87,5 +87,10 @@ def test_errors_are_one_line_and_exit_2(tiny_model_dir, room_file, tmp_path):
     code, message = run(["texture-room", str(room_file), *base, "--true-cfg-scale", "0.5"])
     assert (code, message) == (2, "intrinsix texture-room: error: --true-cfg-scale must be a number in [1, 30] "
                                   "(1 = off), got 0.5")
+    code, message = run(["texture-room", str(room_file), *base, "--prompt", "  "])
+    assert (code, message) == (2, "intrinsix texture-room: error: --prompt must not be empty")
+    code, message = run(["texture-room", str(room_file), *base, "--negative-prompt", "n" * 2001])
+    assert (code, message) == (2, "intrinsix texture-room: error: --negative-prompt must have at most 2000 characters, "
+                                  "got 2001")
     code, message = run(["texture-room", str(tmp_path / "none.glb"), *base])
     assert code == 2 and message.endswith("none.glb does not exist")
