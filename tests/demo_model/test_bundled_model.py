@@ -89,6 +89,25 @@ def test_generates_metal_and_dielectric_sets_that_follow_the_prompt(pipe, folder
     assert r > g > b  # gold is warm: red > green > blue
 
 
+def test_held_out_prompts_get_their_colour_and_painted_metal_is_paint(pipe, folder):
+    """Two held-out combinations (never trained, `split_combinations`) that earlier models got wrong:
+    teal tiles came out as violet-blue normal maps (the branch-agnostic base), pink painted metal as
+    metal (build E2). docs/demo-model.md, "Quality"."""
+    from intrinsix.training.data.colours import mean_albedo_matches
+    from intrinsix.training.data.vocabulary import split_combinations
+
+    held_out = set(split_combinations()[1])  # (family, colour, finish)
+    assert {("ceramic_tiles", "teal", "glossy"), ("painted_metal", "pink", "glossy")} <= held_out
+    tiles = generate(pipe, folder, "glossy teal subway tiles with light grey grout")
+    ok, why = mean_albedo_matches("teal", tiles.albedo[0])
+    assert ok, why
+    paint = generate(pipe, folder, "glossy pink painted metal")
+    ok, why = mean_albedo_matches("pink", paint.albedo[0])
+    assert ok, why
+    assert float(paint.material[..., 1].mean()) < 0.2  # paint is a dielectric
+    assert float(paint.material[..., 0].mean()) < 0.3  # glossy
+
+
 def test_bundled_tokenizers_are_the_ones_train_demo_builds(folder):
     from transformers import CLIPTokenizer, T5TokenizerFast
 
