@@ -298,7 +298,7 @@ def test_base_training_shows_the_empty_caption_at_the_dropout_rate(monkeypatch):
     from intrinsix.training.demo.base_training import BaseData, BaseTrainingConfig, train_base
 
     count, tokens, width = 6, 3, 4
-    data = BaseData(latents=torch.zeros(count, 3, 16, 2, 2, dtype=torch.bfloat16),
+    data = BaseData(maps=("albedo", "material", "normal"), latents=torch.zeros(count, 3, 16, 2, 2, dtype=torch.bfloat16),
                     embeds=torch.ones(count, len(CAPTION_VARIANTS), tokens, width, dtype=torch.bfloat16),
                     pooled=torch.ones(count, len(CAPTION_VARIANTS), width, dtype=torch.bfloat16),
                     empty_embeds=torch.full((tokens, width), -1.0, dtype=torch.bfloat16),
@@ -320,16 +320,17 @@ def test_base_training_shows_the_empty_caption_at_the_dropout_rate(monkeypatch):
         BaseTrainingConfig(caption_dropout=-0.1)
 
 
-@pytest.mark.parametrize("maps", [("albedo",), ("albedo", "material"), ("albedo", "material", "normal")])
+@pytest.mark.parametrize("maps", [("albedo",), ("albedo", "material"), ("albedo", "material", "normal"),
+                                  ("albedo", "photo")])
 def test_base_training_draws_only_the_named_map_types(monkeypatch, maps):
     """With `maps`, every sample of the base comes from those map types, each about equally often."""
     from intrinsix.training.demo import base_training
-    from intrinsix.training.demo.base_training import BaseData, BaseTrainingConfig, train_base
+    from intrinsix.training.demo.base_training import BASE_MAPS, BaseData, BaseTrainingConfig, train_base
 
     count, tokens, width = 5, 3, 4
-    # Latent value = index of the map type (albedo 0, material 1, normal 2) in every element.
-    latents = torch.arange(3, dtype=torch.bfloat16).view(1, 3, 1, 1, 1).expand(count, 3, 16, 2, 2).clone()
-    data = BaseData(latents=latents, embeds=torch.zeros(count, len(CAPTION_VARIANTS), tokens, width),
+    # Latent value = index of the image type (albedo 0, material 1, normal 2, photo 3) in every element.
+    latents = torch.arange(4, dtype=torch.bfloat16).view(1, 4, 1, 1, 1).expand(count, 4, 16, 2, 2).clone()
+    data = BaseData(maps=BASE_MAPS, latents=latents, embeds=torch.zeros(count, len(CAPTION_VARIANTS), tokens, width),
                     pooled=torch.zeros(count, len(CAPTION_VARIANTS), width),
                     empty_embeds=torch.zeros(tokens, width), empty_pooled=torch.zeros(width))
     drawn = []
@@ -343,8 +344,8 @@ def test_base_training_draws_only_the_named_map_types(monkeypatch, maps):
     model = torch.nn.Linear(1, 1, bias=False)
     train_base(model, data, BaseTrainingConfig(max_steps=30, batch_size=40, maps=maps), torch.device("cpu"),
                log=lambda _: None)
-    counts = torch.bincount(torch.cat(drawn), minlength=3)
-    wanted = torch.tensor([name in maps for name in ("albedo", "material", "normal")])
+    counts = torch.bincount(torch.cat(drawn), minlength=4)
+    wanted = torch.tensor([name in maps for name in BASE_MAPS])
     assert torch.all((counts > 0) == wanted)
     assert counts[wanted].min() > 0.8 * counts.sum() / len(maps)
 
@@ -353,7 +354,59 @@ def test_base_maps_parsing_orders_names_and_rejects_bad_lists():
     from intrinsix.training.demo.base_training import parse_base_maps
 
     assert parse_base_maps("normal, albedo") == ("albedo", "normal")
+    assert parse_base_maps("photo,albedo") == ("albedo", "photo")
     assert parse_base_maps(("material",)) == ("material",)
     for bad in ("", "albedo,foo", "albedo,albedo", ()):
-        with pytest.raises(ValueError, match=r"--base-maps\) must be distinct names out of albedo, material, normal"):
+        with pytest.raises(ValueError,
+                           match=r"--base-maps\) must be distinct names out of albedo, material, normal, photo"):
             parse_base_maps(bad)
+
+
+def test_base_training_refuses_image_types_the_data_lacks():
+    from intrinsix.training.demo.base_training import BaseData, BaseTrainingConfig, train_base
+
+    data = BaseData(maps=("albedo",), latents=torch.zeros(2, 1, 16, 2, 2), embeds=torch.zeros(2, 3, 3, 4),
+                    pooled=torch.zeros(2, 3, 4), empty_embeds=torch.zeros(3, 4), empty_pooled=torch.zeros(4))
+    with pytest.raises(ValueError, match="the base data has no photo latents"):
+        train_base(torch.nn.Linear(1, 1), data, BaseTrainingConfig(max_steps=1, maps=("albedo", "photo")),
+                   torch.device("cpu"), log=lambda _: None)
+
+
+def test_photo_lights_stay_in_their_latitude_band():
+    import math
+
+    from intrinsix.training.demo.photos import PHOTO_LATITUDE_DEG, photo_lights
+
+    lights = photo_lights(2000, torch.Generator().manual_seed(0))
+    assert lights.shape == (2000, 1, 3)
+    assert torch.allclose(lights.norm(dim=-1), torch.ones(2000, 1), atol=1e-6)
+    latitude = torch.rad2deg(torch.acos(lights[:, 0, 2]))
+    low, high = PHOTO_LATITUDE_DEG
+    assert float(latitude.min()) >= low - 1e-3 and float(latitude.max()) <= high + 1e-3
+    assert float(latitude.min()) < low + 2 and float(latitude.max()) > high - 2
+    turn = torch.atan2(lights[:, 0, 1], lights[:, 0, 0])  # all around the normal
+    assert float(turn.min()) < -0.9 * math.pi and float(turn.max()) > 0.9 * math.pi
+
+
+def test_photos_show_the_relief_a_black_albedo_hides_and_are_seamless():
+    """A uniformly black, bumpy material: its albedo has no texture, its photo does (the grain a base
+    on photos can learn); a flat one photographs uniform; a rolled material gives the rolled photo."""
+    from intrinsix.training.demo.photos import render_photos
+
+    size = 32
+    y, x = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    slope = 0.08 * torch.stack([torch.sin(2 * torch.pi * x / 8), torch.cos(2 * torch.pi * y / 8)], dim=-1)
+    bumpy = torch.nn.functional.normalize(torch.cat([slope, torch.ones(size, size, 1)], dim=-1), dim=-1)
+    flat = torch.zeros(size, size, 3)
+    flat[..., 2] = 1.0
+    albedo = torch.full((2, size, size, 3), 0.012)  # linear black
+    material = torch.zeros(2, size, size, 3)
+    material[..., 0] = 0.6  # matte dielectric
+    normal = torch.stack([bumpy, flat])
+    photos = render_photos(albedo, material, normal, torch.Generator().manual_seed(3))
+    assert photos.shape == (2, size, size, 3) and photos.dtype == torch.float32
+    assert float(photos.min()) >= 0.0 and float(photos.max()) <= 1.0
+    assert float(photos[1].std()) < 1e-6  # flat: every pixel the same (orthographic view)
+    assert float(photos[0].std()) > 0.03 * float(photos[0].mean()) > 0  # bumpy: the relief shows (7 % here)
+    rolled = render_photos(albedo, material, normal.roll(5, dims=2), torch.Generator().manual_seed(3))
+    assert torch.allclose(rolled, photos.roll(5, dims=2), atol=1e-6)

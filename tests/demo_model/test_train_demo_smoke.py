@@ -97,7 +97,7 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     out = tmp_path / "again"
     code = main(["train", "demo", "--out", str(out), "--preset", "tiny", "--bank-size", "8", "--bank-workers", "0",
                  "--max-steps-per-stage", "2", "--device", "cpu", "--default-steps", "3", "--seed", "2",
-                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "normal,albedo",
+                 "--vae", str(built), "--word-dropout", "--caption-dropout", "0.2", "--base-maps", "photo,albedo",
                  "--minutes-per-stage", "stage1=0.5,stage1_material=0.75", "--lora-rank", "6"])
     assert code == 0
     report = json.loads((out / "demo_training.json").read_text())
@@ -108,7 +108,7 @@ def test_vae_option_keeps_that_folder_vae_and_trains_the_rest_with_word_and_capt
     assert ranks == {6}
     assert {m.rank for m in branch_lora_modules(load_pipeline(out).transformer).values()} == {6}
     assert report["word_dropout"] is True and report["caption_dropout"] == 0.2
-    assert report["stages"]["base"]["maps"] == ["albedo", "normal"]
+    assert report["stages"]["base"]["maps"] == ["albedo", "photo"]
     budgets = {name: report["stages"][f"stage1_{name}"]["budget_seconds"] for name in ("albedo", "material", "normal")}
     assert budgets == {"albedo": 30.0, "material": 45.0, "normal": 30.0}
     assert report["normal_encoding"] == generation_defaults(out)["normal_encoding"] == "sqrt"  # the --vae folder's
@@ -219,7 +219,7 @@ def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
     (["--vae-batch", "0"], "vae_batch (--vae-batch) must be >= 1, got 0"),
     (["--vae-latent-noise", "2"], "vae_latent_noise (--vae-latent-noise) must be in [0, 1], got 2.0"),
     (["--base-maps", "albedo,height"], "base maps (--base-maps) must be distinct names out of albedo, material, "
-                                       "normal (at least one), got 'albedo,height'"),
+                                       "normal, photo (at least one), got 'albedo,height'"),
     (["--lora-rank", "0"], "--lora-rank must be in [1, 32] (the tiny preset's transformer width), got 0"),
     (["--lora-rank", "33"], "--lora-rank must be in [1, 32] (the tiny preset's transformer width), got 33"),
 ])

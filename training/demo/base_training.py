@@ -44,7 +44,12 @@ import torch
 from ..flow import flow_loss, flow_target, noisy_latents, predict_velocity
 from .bank import (CAPTION_VARIANT_PROBABILITIES, CAPTION_VARIANTS, MAPS, MaterialBank, caption_variants,
                    check_caption_dropout)
+from .photos import render_photos
 from .vae_training import encode_maps, random_crops, schedule_factor
+
+# What the base can train on: the three map types, and "photo", the material rendered under a
+# random light (`photos.render_photos`), seen by the VAE as an albedo-like image.
+BASE_MAPS = MAPS + ("photo",)
 
 
 @dataclass
@@ -59,7 +64,7 @@ class BaseTrainingConfig:
     mixed_precision: bool = False  # bf16 autocast on CUDA (see the module docstring)
     word_dropout: bool = False  # also show captions without finish / colour word (CAPTION_VARIANT_PROBABILITIES)
     caption_dropout: float = 0.0  # probability of the empty caption (classifier-free guidance), in [0, 0.5]
-    maps: tuple[str, ...] = MAPS  # map types the base trains on, each drawn equally often (`parse_base_maps`)
+    maps: tuple[str, ...] = MAPS  # image types the base trains on, each drawn equally often (`parse_base_maps`)
     seed: int = 0
 
     def __post_init__(self):
@@ -68,19 +73,20 @@ class BaseTrainingConfig:
 
 
 def parse_base_maps(maps: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """The map types the base trains on, in `MAPS` order: 'albedo' or 'albedo,normal' or a sequence
-    of names; each name once, at least one. Raises ValueError naming the allowed names."""
+    """The image types the base trains on, in `BASE_MAPS` order: 'albedo' or 'albedo,photo' or a
+    sequence of names; each name once, at least one. Raises ValueError naming the allowed names."""
     names = [n.strip() for n in maps.split(",")] if isinstance(maps, str) else list(maps)
-    unknown = [n for n in names if n not in MAPS]
+    unknown = [n for n in names if n not in BASE_MAPS]
     if not names or unknown or len(set(names)) != len(names):
-        raise ValueError(f"base maps (--base-maps) must be distinct names out of {', '.join(MAPS)} (at least one), "
-                         f"got {maps!r}")
-    return tuple(n for n in MAPS if n in names)
+        raise ValueError(f"base maps (--base-maps) must be distinct names out of {', '.join(BASE_MAPS)} "
+                         f"(at least one), got {maps!r}")
+    return tuple(n for n in BASE_MAPS if n in names)
 
 
 @dataclass
 class BaseData:
-    latents: torch.Tensor  # [N, 3, 16, h, w] model space ((mean - shift) * scale), bfloat16
+    maps: tuple[str, ...]  # the image types of latents' dim 1, in BASE_MAPS order
+    latents: torch.Tensor  # [N, len(maps), 16, h, w] model space ((mean - shift) * scale), bfloat16
     embeds: torch.Tensor  # [N, V, L, D] T5 embeddings of the V caption variants of each material, bfloat16
     pooled: torch.Tensor  # [N, V, Dp] CLIP pooled embeddings of the caption variants, bfloat16
     empty_embeds: torch.Tensor  # [L, D] T5 embeddings of the empty caption (caption dropout), bfloat16
@@ -88,20 +94,28 @@ class BaseData:
 
 
 @torch.no_grad()
-def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int, chunk: int = 256) -> BaseData:
-    """Latents and text embeddings of every bank material and map type (see the module docstring).
-    `pipe`: an IntrinsiXPipeline holding the trained VAE and the text encoders, on `device`."""
+def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int,
+                      maps: tuple[str, ...] | str = MAPS, chunk: int = 256) -> BaseData:
+    """Latents and text embeddings of every bank material, for each image type of `maps` (names
+    out of BASE_MAPS; see the module docstring). `pipe`: an IntrinsiXPipeline holding the trained
+    VAE and the text encoders, on `device`. Photos are rendered here, on the bank's device."""
+    maps = parse_base_maps(maps)
     vae = pipe.vae
     generator = torch.Generator().manual_seed(seed)
     latents, embeds, pooled = [], [], []
     for start in range(0, len(bank), chunk):
         stop = min(len(bank), start + chunk)
         per_map = []
-        for name in MAPS:
+        for name in maps:
+            if name == "photo":
+                source = render_photos(bank.albedo[start:stop], bank.material[start:stop], bank.normal[start:stop],
+                                       generator)
+                index = torch.arange(stop - start)
+            else:
+                source, index = bank.maps(name), torch.arange(start, stop)
             # Rolled and randomly mirrored whole materials (random_crops with crop = the full size).
-            maps = random_crops(bank.maps(name), torch.arange(start, stop), bank.size, generator,
-                                negate_x_on_flip=name == "normal")
-            raw = encode_maps(vae, name, maps, device, encoding=pipe.vae_encoding)
+            images = random_crops(source, index, bank.size, generator, negate_x_on_flip=name == "normal")
+            raw = encode_maps(vae, "albedo" if name == "photo" else name, images, device, encoding=pipe.vae_encoding)
             per_map.append(((raw - vae.config.shift_factor) * vae.config.scaling_factor).to(torch.bfloat16))
         latents.append(torch.stack(per_map, dim=1))
         variants = [caption_variants(bank.captions[i], bank.finishes[i], bank.colours[i]) for i in range(start, stop)]
@@ -109,7 +123,7 @@ def prepare_base_data(pipe, bank: MaterialBank, device: torch.device, seed: int,
         embeds.append(e.to(torch.bfloat16).reshape(stop - start, len(CAPTION_VARIANTS), *e.shape[1:]))
         pooled.append(p.to(torch.bfloat16).reshape(stop - start, len(CAPTION_VARIANTS), -1))
     empty_embeds, empty_pooled = pipe.encode_prompt([""], device=device)
-    return BaseData(torch.cat(latents), torch.cat(embeds), torch.cat(pooled), empty_embeds[0].to(torch.bfloat16),
+    return BaseData(maps, torch.cat(latents), torch.cat(embeds), torch.cat(pooled), empty_embeds[0].to(torch.bfloat16),
                     empty_pooled[0].to(torch.bfloat16))
 
 
@@ -117,6 +131,9 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
                log=print) -> list[dict]:
     """Train the base transformer in place (the EMA weights are copied in at the end); returns one
     row per step ({"step", "loss", "seconds"})."""
+    missing = [name for name in config.maps if name not in data.maps]
+    if missing:
+        raise ValueError(f"the base data has no {', '.join(missing)} latents (prepared for {', '.join(data.maps)})")
     transformer.to(device).train().requires_grad_(True)
     params = [p for p in transformer.parameters() if p.requires_grad]
     ema = [p.detach().clone().float() for p in params]
@@ -125,7 +142,7 @@ def train_base(transformer: torch.nn.Module, data: BaseData, config: BaseTrainin
     use_bf16 = config.mixed_precision and device.type == "cuda"
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
     count = data.latents.shape[0]
-    branches = torch.tensor([MAPS.index(name) for name in config.maps])  # indices into data.latents dim 1
+    branches = torch.tensor([data.maps.index(name) for name in config.maps])  # indices into data.latents dim 1
     variant_probabilities = torch.tensor(CAPTION_VARIANT_PROBABILITIES if config.word_dropout else
                                          (1.0,) + (0.0,) * (len(CAPTION_VARIANTS) - 1))
     history = []

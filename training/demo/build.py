@@ -79,7 +79,7 @@ class DemoBuildOptions:
     stage1_batch: int = 32  # samples per stage-1 step
     stage2_batch: int = 8  # triples per stage-2 step
     default_steps: int = 20  # num_inference_steps written to intrinsix_defaults.json
-    wait_for_kernels: float = 0.0  # seconds stage 2 waits for the compiled kernels to appear
+    wait_for_kernels: float = 0.0  # seconds stage 2 (and a base on photos) waits for the compiled kernels
     base_from: Path | None = None  # reuse the VAE, text parts and base transformer of this model folder
     vae_from: Path | None = None  # reuse the VAE of this model folder (the base and the LoRAs are trained)
     vae_normal_weight: float = VAETrainingConfig.normal_weight  # weight of the normal maps in the VAE loss
@@ -315,7 +315,10 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
     transformer = make_transformer(sizes, seed + 4)
     pipe = IntrinsiXPipeline(scheduler=make_scheduler(), vae=vae, transformer=transformer, **components).to(device)
     pipe.vae_encoding = encoding
-    data = prepare_base_data(pipe, device_bank, device, seed + 5)
+    if "photo" in options.base_maps and not wait_for_kernels(options.wait_for_kernels, device, log):
+        raise RuntimeError("base maps (--base-maps) 'photo' needs the compiled shading kernels, which did not load "
+                           f"(waited {options.wait_for_kernels:g} s, --wait-for-kernels)")
+    data = prepare_base_data(pipe, device_bank, device, seed + 5, maps=options.base_maps)
     del device_bank
     history = train_base(transformer, data, BaseTrainingConfig(max_seconds=seconds["base"], max_steps=cap,
                                                                word_dropout=options.word_dropout,

@@ -26,9 +26,9 @@ from pathlib import Path
 from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
 from intrinsix.generator.defaults import check_true_cfg_scale
 
+from .base_training import BASE_MAPS
 from .build import (DEMO_BASE_MAPS, DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE,
                     STAGE_MINUTES)
-from .bank import MAPS
 
 
 def _device(name: str):
@@ -127,8 +127,9 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
                    help="train the base and the LoRAs also on captions without their finish or colour word "
                         "(measured at full size without gain, docs/demo-model.md)")
     p.add_argument("--base-maps", default=None, metavar="NAMES",
-                   help="map types the base transformer trains on, comma-separated out of "
-                        f"{','.join(MAPS)} (default: {','.join(DEMO_BASE_MAPS)}, the bundled model's; not with --base)")
+                   help="image types the base transformer trains on, comma-separated out of "
+                        f"{','.join(BASE_MAPS)} (photo: the material under a random light; default: "
+                        f"{','.join(DEMO_BASE_MAPS)}, the bundled model's; not with --base)")
     p.add_argument("--work-dir", type=Path, default=None, help="intermediate files (default: <out>.work beside --out)")
     p.add_argument("--overwrite", action="store_true", help="replace --out and the work folder")
     p.set_defaults(func=_cmd_train_demo)
