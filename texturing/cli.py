@@ -141,8 +141,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = DEFAULT_TRUE_CFG_SCALE if args.true_cfg_scale is None else args.true_cfg_scale
-        prior = IntrinsiXPrior(pipe, guidance=guidance, true_cfg_scale=cfg,
-                               negative_prompt=args.negative_prompt if cfg > 1.0 else None)
+        prior = IntrinsiXPrior(pipe, guidance=guidance, true_cfg_scale=cfg, negative_prompt=args.negative_prompt)
         result = texture_room(scene, prior, args.prompt, config, device=device, on_progress=on_progress)
     except MeshError as exc:
         raise CLIError(str(exc)) from exc

@@ -27,15 +27,14 @@ class IntrinsiXPrior:
     pipe: the pipeline (its VAE and transformer; text encoders only if `text_encoder` is None).
     guidance: embedded guidance scale (FLUX.1-dev's distilled guidance; 3.5 as in generation).
     true_cfg_scale, negative_prompt: true classifier-free guidance v = v_neg + s (v - v_neg) when
-        true_cfg_scale > 1 (doubles the transformer batch).
+        true_cfg_scale > 1 (doubles the transformer batch); v_neg is the prediction for
+        negative_prompt, None or "" meaning the empty (unconditional) prompt. Ignored at 1.
     text_encoder: prompt -> (embeds [1, L, D], pooled [1, Dp]); default `pipe.encode_prompt`.
     Prompt encodings are cached (a room has a handful of distinct prompts).
     """
 
     def __init__(self, pipe, guidance: float = 3.5, true_cfg_scale: float = 1.0, negative_prompt: str | None = None,
                  text_encoder: TextEncoder | None = None):
-        if true_cfg_scale > 1.0 and negative_prompt is None:
-            raise ValueError("true_cfg_scale > 1 needs negative_prompt")
         if pipe.vae is None:
             raise ValueError("the pipeline has no VAE: score distillation encodes rendered images with it")
         self.pipe = pipe
@@ -44,7 +43,7 @@ class IntrinsiXPrior:
         self.dtype = self.transformer.dtype
         self.guidance = float(guidance)
         self.true_cfg_scale = float(true_cfg_scale)
-        self.negative_prompt = negative_prompt
+        self.negative_prompt = (negative_prompt or "") if self.true_cfg_scale > 1.0 else None
         self._text_encoder = text_encoder or (lambda prompt: pipe.encode_prompt(prompt, self.device))
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 

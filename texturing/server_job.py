@@ -66,9 +66,8 @@ def run_room_job(
     scene = scene_from_arrays(mesh.positions, mesh.triangles, None, mesh.uvs, names=[params.material_name],
                               uv_origin="top_left")
     prompt = params.prompt if isinstance(params.prompt, str) else tuple(params.prompt)
-    # An empty negative prompt is the unconditional prompt (the default for rooms, see server.validation).
     prior = IntrinsiXPrior(pipe, guidance=params.guidance, true_cfg_scale=params.true_cfg_scale,
-                           negative_prompt=(params.negative_prompt or "") if params.true_cfg_scale > 1 else None)
+                           negative_prompt=params.negative_prompt)
     config = TexturingConfig(iterations=params.steps * ITERATIONS_PER_STEP, resolution=resolution,
                              texture_budget=params.texture_size ** 2, seed=params.seed % (2 ** 63))
 

@@ -220,8 +220,8 @@ def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
     (["--vae-latent-noise", "2"], "vae_latent_noise (--vae-latent-noise) must be in [0, 1], got 2.0"),
     (["--base-maps", "albedo,height"], "base maps (--base-maps) must be distinct names out of albedo, material, "
                                        "normal, photo (at least one), got 'albedo,height'"),
-    (["--lora-rank", "0"], "--lora-rank must be in [1, 32] (the tiny preset's transformer width), got 0"),
-    (["--lora-rank", "33"], "--lora-rank must be in [1, 32] (the tiny preset's transformer width), got 33"),
+    (["--lora-rank", "0"], "lora_rank (--lora-rank) must be in [1, 32] (the transformer width), got 0"),
+    (["--lora-rank", "33"], "lora_rank (--lora-rank) must be in [1, 32] (the transformer width), got 33"),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     code = main(["train", "demo", "--out", str(tmp_path / "m"), "--preset", "tiny", "--device", "cpu", *args])

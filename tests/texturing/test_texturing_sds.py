@@ -86,6 +86,32 @@ def test_intrinsix_prior_matches_one_generator_step():
         assert torch.allclose(latents[branch], pipe.encode_image(branch, image.detach()), atol=1e-5)
 
 
+def test_true_guidance_of_the_prior_steers_from_the_negative_or_the_empty_prompt():
+    """negative_prompt None means the empty (unconditional) prompt under true guidance, the same
+    prediction as ""; a real negative prompt changes it; at true_cfg_scale 1 it is not encoded."""
+    pipe = make_tiny_pipeline(seed=0)
+    encoded = []
+
+    def text_encoder(prompt):
+        encoded.extend(prompt if isinstance(prompt, list) else [prompt])
+        return pipe.encode_prompt(prompt, pipe.transformer.device)
+
+    latents = torch.randn(1, 3, 16, 4, 4, generator=torch.Generator().manual_seed(3))
+    sigmas = torch.tensor([[0.7, 0.7, 0.7]])
+
+    def velocity(**kwargs):
+        prior = IntrinsiXPrior(pipe, guidance=3.5, text_encoder=text_encoder, **kwargs)
+        return prior.predict_velocity(latents, sigmas, ["red brick wall"])
+
+    default = velocity(true_cfg_scale=2.0)
+    assert "" in encoded
+    assert torch.allclose(default, velocity(true_cfg_scale=2.0, negative_prompt=""), atol=1e-6)
+    assert not torch.allclose(default, velocity(true_cfg_scale=2.0, negative_prompt="blue tiles"), atol=1e-4)
+    encoded.clear()
+    plain = velocity(true_cfg_scale=1.0, negative_prompt="blue tiles")
+    assert encoded == ["red brick wall"] and not torch.allclose(plain, default, atol=1e-4)
+
+
 def test_textures_move_to_what_the_prior_predicts(box_room_scene):
     """A prior that always predicts red albedo, roughness 0.2 and metallic 1 pulls every texel that
     a camera sees there."""

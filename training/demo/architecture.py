@@ -51,7 +51,8 @@ class DemoSizes:
         if self.image_size % 16:
             raise ValueError(f"image_size must be a multiple of 16, got {self.image_size}")
         if not 1 <= self.lora_rank <= self.width:
-            raise ValueError(f"lora_rank must be in [1, {self.width}], got {self.lora_rank}")
+            raise ValueError(f"lora_rank (--lora-rank) must be in [1, {self.width}] (the transformer width), "
+                             f"got {self.lora_rank}")
 
     @property
     def head_dim(self) -> int:

@@ -4,7 +4,9 @@ FLUX.1-dev is a general image model that IntrinsiX adapts with LoRAs. The demo b
 knowledge the same way FLUX got its own: full training of the transformer by flow matching on
 images with captions, here maps of the procedural materials: the albedo maps only for the bundled
 model (`build.DEMO_BASE_MAPS`, the analogue of FLUX's photos), or any of the three map types
-(`maps`; this trainer's default is all three, the previous bundled model's branch-agnostic base).
+(`maps`; this trainer's default is all three, the previous bundled model's branch-agnostic base),
+or "photo": renders of the materials under a random light (`photos.py`; measured in
+docs/demo-model.md, build J, without gain).
 One set of weights, no LoRA, plain (per-image) attention. Each training sample is ONE map of one
 material, the map type drawn uniformly out of `maps`, captioned with the material's plain caption
 ("rough red brick with grey mortar"), the text the product's users write (with `word_dropout` also

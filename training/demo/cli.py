@@ -169,11 +169,11 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
         return 2
     sizes = PRESETS[args.preset]
     if args.lora_rank is not None:
-        if not 1 <= args.lora_rank <= sizes.width:
-            print(f"intrinsix train demo: error: --lora-rank must be in [1, {sizes.width}] (the {args.preset} preset's "
-                  f"transformer width), got {args.lora_rank}", file=sys.stderr)
+        try:
+            sizes = dataclasses.replace(sizes, lora_rank=args.lora_rank)  # DemoSizes checks the range
+        except ValueError as error:
+            print(f"intrinsix train demo: error: {error}", file=sys.stderr)
             return 2
-        sizes = dataclasses.replace(sizes, lora_rank=args.lora_rank)
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 1) - 2)
     out = args.out.resolve()
     try:
