@@ -35,6 +35,13 @@ def light_direction(latitude_deg: float, longitude_deg: float) -> tuple[float, f
     return (math.cos(lat) * math.sin(lon), math.sin(lat), math.cos(lat) * math.cos(lon))
 
 
+def preview_composite(albedo: torch.Tensor, diffuse: torch.Tensor, specular: torch.Tensor
+                      ) -> torch.Tensor:  # [..., 3] linear RGB each -> [..., 3] linear RGB in [0, 1]
+    """The published demo composite before its tone map (REFERENCE.md section 4):
+    0.8 (diffuse + specular) + 0.2 albedo, clamped to [0, 1]."""
+    return (0.8 * (diffuse + specular) + 0.2 * albedo).clamp(0.0, 1.0)
+
+
 def _preview_resolution(size, resolution: tuple[int, int]) -> tuple[int, int]:
     if size is None:
         return resolution
@@ -102,7 +109,7 @@ def relight_preview(
                                                    device=albedo.device))
     with torch.no_grad():
         diffuse, specular = shade(albedo, roughness, metallic, normal, view=None, lights=lights, brdf="disney")
-        rgb = (0.8 * (diffuse + specular) + 0.2 * albedo).clamp(0.0, 1.0)
+        rgb = preview_composite(albedo, diffuse, specular)
         display = torch.log1p(_TONE_MAP_GAIN * rgb) / math.log1p(_TONE_MAP_GAIN)
     image = display.flip(1)[0].cpu().numpy().astype(np.float32)
     if output == "float":

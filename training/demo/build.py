@@ -7,8 +7,9 @@ Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optiona
            an existing model folder (`vae_from`, `--vae`);
 3. base    the FluxTransformer2DModel, fully trained by flow matching on the image types of
            `base_maps` (default `DEMO_BASE_MAPS`: albedo only, as FLUX knows photos and not
-           intrinsic maps; "photo" adds renders of the materials, photos.py) with the plain material captions (base_training.py), saved with the VAE, the vocabulary tokenizers and
-           the frozen random text encoders as a diffusers folder: the demo's "FLUX.1-dev";
+           intrinsic maps; "photo" adds renders of the materials, photos.py) with the plain
+           material captions (base_training.py), saved with the VAE, the vocabulary tokenizers
+           and the frozen random text encoders as a diffusers folder: the demo's "FLUX.1-dev";
 4. stage1  one PEFT LoRA per intrinsic by the project's stage-1 trainer (stages.py);
 5. stage2  the three LoRAs aligned by the project's stage-2 trainer: cross-intrinsic attention with
            CI-dropout and the re-render loss through the compiled shading kernels.

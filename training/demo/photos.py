@@ -9,15 +9,16 @@ relief, and its maps come out flat (docs/demo-model.md, "Known weaknesses"). `--
 
 A photo is the flat material under one white directional light, seen from straight above
 (orthographic view, so a rolled material stays seamless): the relit preview's composite
-(`pbr.relight_preview`, REFERENCE.md section 4) without its display tone map,
+(`pbr.preview.preview_composite`, REFERENCE.md section 4) without its display tone map,
 
     photo = clamp(0.8 (diffuse + specular) + 0.2 albedo, 0, 1)   linear RGB,
 
-with the "disney" BRDF of `intrinsix.kernels.shade` and a light of radiance pi (a white Lambertian
-surface facing the light reflects 1). Each material gets its own light: at an angle from the
-surface normal drawn uniformly in PHOTO_LATITUDE_DEG (30 deg: steep; 75 deg: low, grazing, where
-fine relief shows most), turned uniformly around the normal. The VAE sees a photo through the
-albedo path (the model's albedo encoding: sRGB for the demo model, as image VAEs see photographs).
+with the "disney" BRDF of `intrinsix.kernels.shade` and a light of radiance pi (the preview's
+DEFAULT_INTENSITY: a white Lambertian surface facing the light reflects 1). Each material gets its
+own light: at an angle from the surface normal drawn uniformly in PHOTO_LATITUDE_DEG (30 deg:
+steep; 75 deg: low, grazing, where fine relief shows most), turned uniformly around the normal.
+The VAE sees a photo through the albedo path (the model's albedo encoding: sRGB for the demo
+model, as image VAEs see photographs).
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ import math
 
 import torch
 
+from ...pbr.preview import DEFAULT_INTENSITY, preview_composite
+
 # Latitude of the light: its angle from the surface normal, in degrees (the preview's default is 45).
 PHOTO_LATITUDE_DEG = (30.0, 75.0)
-PHOTO_RADIANCE = math.pi
 
 
 def photo_lights(count: int, generator: torch.Generator) -> torch.Tensor:  # -> [count, 1, 3] unit, CPU
@@ -64,8 +66,8 @@ def render_photos(
         view = torch.zeros_like(n)
         view[..., 2] = 1.0  # orthographic: every pixel looks straight down the material's normal
         direction = lights[start:stop]
-        group = DirectionalLights(direction=direction, radiance=torch.full_like(direction, PHOTO_RADIANCE))
+        group = DirectionalLights(direction=direction, radiance=torch.full_like(direction, DEFAULT_INTENSITY))
         diffuse, specular = shade(a, m[..., 0:1].contiguous(), m[..., 1:2].contiguous(), n, view=view,
                                   lights=group, brdf="disney")
-        out.append((0.8 * (diffuse + specular) + 0.2 * a).clamp(0.0, 1.0))
+        out.append(preview_composite(a, diffuse, specular))
     return torch.cat(out) if out else albedo.new_zeros(albedo.shape, dtype=torch.float32)
