@@ -30,8 +30,8 @@ PARAMETERS: dict[str, dict[str, ParamRange]] = {
                "bump_depth": R(0.001, 0.003)},
     "marble": {"vein_a": R(1, 2, "int"), "vein_b": R(-2, 2, "int"), "warp": R(1.5, 4.0), "sharpness": R(6, 24),
                "vein_strength": R(0.4, 0.85), "cloud": R(0.05, 0.2), "bump_depth": R(0.0002, 0.0008)},
-    "concrete": {"mottle": R(0.1, 0.25), "pores": R(40, 90, "int"), "pore_size": R(0.15, 0.35),
-                 "stain": R(0.0, 0.25), "bump_depth": R(0.001, 0.004)},
+    "concrete": {"mottle": R(0.1, 0.25), "pores": R(14, 30, "int"), "pore_size": R(0.25, 0.45),
+                 "stain": R(0.0, 0.25), "bump_depth": R(0.002, 0.006)},
     "stone": {"cells": R(3, 7, "int"), "gap": R(0.006, 0.02), "bevel": R(0.01, 0.04), "variation": R(0.1, 0.3),
               "bump_depth": R(0.01, 0.03)},
     "leather": {"cells": R(24, 48, "int"), "crease": R(0.002, 0.006), "mottle": R(0.05, 0.15),
@@ -208,20 +208,26 @@ def marble(ctx: BuildContext) -> Surface:
 
 
 def concrete(ctx: BuildContext) -> Surface:
+    """Cast concrete: mottled tone, scattered air voids (bug holes, 2-8 px across at 256 px)
+    and trowel marks in the height; sand grain at the scale of single pixels only in tone and
+    roughness. Relief finer than a few pixels is sub-texel microgeometry (the roughness's job): it
+    aliases under mip-mapping, and an 8x latent VAE averages it away."""
     p, g = ctx.params, ctx.generator
     mottle = noise.fbm(ctx.x, ctx.y, (4, 4), g, octaves=6)
-    fine = noise.value_noise(ctx.x, ctx.y, (128, 128), g)
+    relief = noise.fbm(ctx.x, ctx.y, (4, 4), g, octaves=4)  # finest octave 32 cells: 8 px at 256
+    trowel = noise.value_noise(ctx.x, ctx.y, (40, 40), g)  # 6 px at 256
+    sand = noise.value_noise(ctx.x, ctx.y, (128, 128), g)  # 2 px at 256
     stain = noise.fbm(ctx.x, ctx.y, (2, 2), g, octaves=3)
     n = int(p["pores"])
     f1, _, cell = noise.voronoi(ctx.x, ctx.y, (n, max(1, round(n * ctx.aspect))), g, aspect=ctx.aspect)
     keep = (torch.rand(n * max(1, round(n * ctx.aspect)), generator=g) < 0.5).float()
-    radius = p["pore_size"] * 0.5 / n
-    pore = (1.0 - noise.smoothstep(radius * 0.6, radius, f1)) * keep[cell]
-    tone = (1.0 + p["mottle"] * (2.0 * mottle - 1.0)) * (0.93 + 0.14 * fine) * (1.0 - p["stain"] * stain)
+    radius = p["pore_size"] * 0.5 / n  # texture-width units
+    pore = (1.0 - noise.smoothstep(radius * 0.3, radius, f1)) * keep[cell]
+    tone = (1.0 + p["mottle"] * (2.0 * mottle - 1.0)) * (0.93 + 0.14 * sand) * (1.0 - p["stain"] * stain)
     tone = tone * (1.0 - 0.5 * pore)
     albedo = ctx.colour * tone.unsqueeze(-1)
-    height = (0.6 + 0.25 * mottle + 0.15 * fine) * (1.0 - 0.8 * pore)
-    roughness = torch.lerp(ctx.main_roughness(fine, 0.5), _flat(ctx, 0.95).unsqueeze(-1), pore.unsqueeze(-1))
+    height = (0.6 + 0.25 * relief + 0.15 * trowel) * (1.0 - 0.8 * pore)
+    roughness = torch.lerp(ctx.main_roughness(sand, 0.5), _flat(ctx, 0.95).unsqueeze(-1), pore.unsqueeze(-1))
     return Surface(albedo, roughness, torch.zeros_like(roughness), height.unsqueeze(-1), p["bump_depth"])
 
 
