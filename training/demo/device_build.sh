@@ -7,6 +7,9 @@
 #
 #   training/demo/device_build.sh OUT_DIR [more `intrinsix train demo` options]
 #
+# INTRINSIX_EVAL_SEEDS="0 1" then evaluates the new model on the GPU at those seeds (`intrinsix eval
+# demo --seed S --out OUT_DIR.eval-S`), so one device run measures what it built.
+#
 # Needs python3 with torch (CUDA), diffusers, transformers, accelerate, peft, safetensors; cmake,
 # ninja and nvcc. INTRINSIX_CUDA_ARCHS (default 90) picks the GPU architectures.
 set -euo pipefail
@@ -42,3 +45,6 @@ log="$site/kernels-build.log"
 builder=$!
 python3 -m intrinsix.training.demo train --out "$out" --device cuda --wait-for-kernels 420 "$@"
 wait "$builder"
+for seed in ${INTRINSIX_EVAL_SEEDS:-}; do
+  python3 -m intrinsix.training.demo eval --model "$out" --device cuda --seed "$seed" --out "$out.eval-$seed"
+done
