@@ -85,17 +85,19 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
 
 def test_minutes_per_stage_parsing():
     assert parse_minutes(None) == STAGE_MINUTES
-    assert STAGE_MINUTES["stage1_material"] == 6.0 != STAGE_MINUTES["stage1"]  # the bundled recipe's own key
+    # The bundled recipe's own keys: the material and normal LoRAs train twice as long as the albedo one.
+    assert STAGE_MINUTES["stage1_material"] == STAGE_MINUTES["stage1_normal"] == 6.0 != STAGE_MINUTES["stage1"]
     # One number: every stage and every intrinsic (no per-intrinsic default left over).
     assert parse_minutes("2") == {name: 2.0 for name in STAGES}
     assert parse_minutes("base=3,stage2=1.5") == {**STAGE_MINUTES, "base": 3.0, "stage2": 1.5}
     # A named stage1 is the budget of each intrinsic not named with it, replacing stage1_material's default.
-    assert parse_minutes("stage1=0.03,stage2=0.03") == {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 0.03,
-                                                         "stage2": 0.03}
-    assert parse_minutes("stage1=2,stage1_normal=5") == {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 2.0,
-                                                          "stage1_normal": 5.0, "stage2": 3.5}
+    assert parse_minutes("stage1=0.03,stage2=0.03") == {"bank": 1.0, "vae": 4.5, "vae_decoder": 3.0, "base": 8.0,
+                                                         "stage1": 0.03, "stage2": 0.03}
+    assert parse_minutes("stage1=2,stage1_normal=5") == {"bank": 1.0, "vae": 4.5, "vae_decoder": 3.0, "base": 8.0,
+                                                          "stage1": 2.0, "stage1_normal": 5.0, "stage2": 3.5}
     assert parse_minutes("stage1_material=4") == {**STAGE_MINUTES, "stage1_material": 4.0}
-    with pytest.raises(ValueError, match="stage must be one of bank, vae, base, stage1, stage2, stage1_albedo, "
+    with pytest.raises(ValueError, match="stage must be one of bank, vae, vae_decoder, base, stage1, stage2, "
+                                         "stage1_albedo, "
                                          "stage1_material, stage1_normal, got 'lora'"):
         parse_minutes("lora=1")
     with pytest.raises(ValueError, match=r"must be a number of minutes in \(0, 6000\], got -1.0"):
@@ -256,16 +258,20 @@ def test_patch_discriminator_scores_patches_and_balance_matches_gradients():
     assert abs(float(adaptive_adversarial_weight(reconstruction, adversarial, layer)) - 6.0) < 1e-3
 
 
-def test_vae_training_with_the_discriminator_logs_its_terms():
-    from intrinsix.training.demo.architecture import TINY, make_vae
-
-    size, count = 32, 4
+def _random_bank(size: int, count: int) -> MaterialBank:
+    """`count` random maps of size^2 (uniform albedo and material, slightly tilted unit normals)."""
     generator = torch.Generator().manual_seed(0)
     normal = torch.nn.functional.normalize(torch.randn(count, size, size, 3, generator=generator) * 0.1
                                            + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
-    bank = MaterialBank(torch.rand(count, size, size, 3, generator=generator).half(),
+    return MaterialBank(torch.rand(count, size, size, 3, generator=generator).half(),
                         torch.rand(count, size, size, 3, generator=generator).half(), normal.half(),
                         ["matte red plastic"] * count, ["plastic"] * count, ["red"] * count, ["matte"] * count)
+
+
+def test_vae_training_with_the_discriminator_logs_its_terms():
+    from intrinsix.training.demo.architecture import TINY, make_vae
+
+    bank = _random_bank(32, count=4)
     vae = make_vae(TINY, 0)
     config = VAETrainingConfig(max_steps=4, batch_size=2, crop=16, adversarial_weight=0.5, adversarial_start=2,
                                spectrum_weight=1.0, warmup_steps=1)
@@ -410,3 +416,25 @@ def test_photos_show_the_relief_a_black_albedo_hides_and_are_seamless():
     assert float(photos[0].std()) > 0.03 * float(photos[0].mean()) > 0  # bumpy: the relief shows (7 % here)
     rolled = render_photos(albedo, material, normal.roll(5, dims=2), torch.Generator().manual_seed(3))
     assert torch.allclose(rolled, photos.roll(5, dims=2), atol=1e-6)
+
+
+def test_decoder_only_vae_training_keeps_the_encoder_and_fits_the_decoder_at_full_size():
+    """`decoder_only` (what `train demo-decoder` runs): the encoder, and so every latent a transformer
+    learnt, stays bit for bit; the decoder alone learns, on whole materials, and its loss falls."""
+    from intrinsix.training.demo.architecture import TINY, make_vae
+
+    size = 32
+    bank = _random_bank(size, count=4)
+    torch.manual_seed(0)
+    vae = make_vae(TINY, 0)
+    encoder_before = {k: v.clone() for k, v in vae.encoder.state_dict().items()}
+    decoder_before = {k: v.clone() for k, v in vae.decoder.state_dict().items()}
+    config = VAETrainingConfig(max_steps=40, batch_size=4, crop=size, lr=3e-3, warmup_steps=1, latent_noise=0.0,
+                               decoder_only=True)
+    history = train_vae(vae, bank, config, torch.device("cpu"), log=lambda _: None)
+    assert all(torch.equal(encoder_before[k], v) for k, v in vae.encoder.state_dict().items())
+    assert any(not torch.equal(decoder_before[k], v) for k, v in vae.decoder.state_dict().items())
+    first = sum(row["loss"] for row in history[:5]) / 5
+    last = sum(row["loss"] for row in history[-5:]) / 5
+    assert last < 0.8 * first, (first, last)
+    assert not any(p.requires_grad for p in vae.parameters())  # handed back frozen, as train_vae does

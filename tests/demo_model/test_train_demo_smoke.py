@@ -42,9 +42,10 @@ def test_folder_layout_report_and_dtypes(built):
     assert (base["albedo_encoding"], base["normal_encoding"]) == ("srgb", "sqrt")
     assert "true_cfg_scale" not in json.loads((built / "intrinsix_defaults.json").read_text())
     report = json.loads((built / "demo_training.json").read_text())
-    for stage in ("vae", "base", "stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
+    for stage in ("vae", "vae_decoder", "base", "stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
         assert report["stages"][stage]["steps"] == 2, stage
-    for stage in ("vae", "base"):
+    assert report["stages"]["vae_decoder"]["size"] == 32  # whole materials at the generation size
+    for stage in ("vae", "vae_decoder", "base"):
         assert math.isfinite(report["stages"][stage]["final_loss"]), stage
     for stage in ("stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
         assert all(math.isfinite(v) for v in report["stages"][stage]["final_loss"].values()), stage
@@ -54,7 +55,8 @@ def test_folder_layout_report_and_dtypes(built):
     assert report["stages"]["base"]["maps"] == list(DEMO_BASE_MAPS) == ["albedo"]
     budgets = {name: report["stages"][f"stage1_{name}"]["budget_seconds"] for name in ("albedo", "material", "normal")}
     assert budgets == {"albedo": 60 * STAGE_MINUTES["stage1"], "material": 60 * STAGE_MINUTES["stage1_material"],
-                       "normal": 60 * STAGE_MINUTES["stage1"]} == {"albedo": 180.0, "material": 360.0, "normal": 180.0}
+                       "normal": 60 * STAGE_MINUTES["stage1_normal"]} == {"albedo": 180.0, "material": 360.0,
+                                                                           "normal": 360.0}
     vae = report["stages"]["vae"]
     assert 0.0 < vae["scaling_factor"] and "shift_factor" in vae
     assert vae["normal_weight"] == 5.0 and vae["spectrum_weight"] == 1.5 and vae["adversarial_weight"] == 0.0
@@ -207,7 +209,8 @@ def test_base_maps_with_base_is_refused(built, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--minutes-per-stage", "lora=2"], "stage must be one of bank, vae, base, stage1, stage2, stage1_albedo, "
+    (["--minutes-per-stage", "lora=2"], "stage must be one of bank, vae, vae_decoder, base, stage1, stage2, "
+                                        "stage1_albedo, "
                                         "stage1_material, stage1_normal, got 'lora'"),
     (["--max-steps-per-stage", "1"], "--max-steps-per-stage must be >= 2, got 1"),
     (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
@@ -228,3 +231,56 @@ def test_bad_options_are_one_line_errors(tmp_path, capsys, args, message):
     assert code == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_demo_decoder_fine_tunes_the_decoder_in_place_and_reports_the_round_trips(built, tmp_path, capsys):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(built, model)
+    code = main(["train", "demo-decoder", "--model", str(model), "--max-steps", "2", "--bank-size", "6",
+                 "--bank-workers", "0", "--batch", "2", "--device", "cpu", "--seed", "3"])
+    assert code == 0
+    weights = "vae/diffusion_pytorch_model.safetensors"
+    with safe_open(str(built / weights), "pt") as old, safe_open(str(model / weights), "pt") as new:
+        assert set(old.keys()) == set(new.keys())
+        encoder = [k for k in old.keys() if k.startswith("encoder.")]
+        decoder = [k for k in old.keys() if k.startswith("decoder.")]
+        assert encoder and decoder
+        assert all(torch.equal(old.get_tensor(k), new.get_tensor(k)) for k in encoder)  # latents unchanged
+        assert any(not torch.equal(old.get_tensor(k), new.get_tensor(k)) for k in decoder)
+        assert {new.get_tensor(k).dtype for k in new.keys()} == {torch.float16}
+    # Only the VAE's weights changed: the transformer, the LoRA and the latent statistics are the same.
+    for name in ("transformer/diffusion_pytorch_model.safetensors", "pytorch_lora_weights.safetensors"):
+        assert (built / name).read_bytes() == (model / name).read_bytes(), name
+    config = lambda folder: json.loads((folder / "vae" / "config.json").read_text())
+    assert config(model) == config(built)
+    assert sorted(p.name for p in model.iterdir()) == sorted(p.name for p in built.iterdir())  # no staging left
+    report = json.loads((model / "demo_training.json").read_text())["stages"]["vae_decoder"]
+    assert report["size"] == 32 and report["steps"] == 2 and report["bank_materials"] == 6
+    assert math.isfinite(report["final_loss"])
+    for when in ("before", "after"):
+        assert set(report[when]["relief_degrees_in_out"]) <= set(FAMILIES)
+        assert all(0 <= passed <= tried for passed, tried in report[when]["colour_round_trip_passed"].values())
+    assert "vae decoder: after 2 steps" in capsys.readouterr().out
+    load_pipeline(model)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--minutes", "0"], "--minutes must be in (0, 600], got 0.0"),
+    (["--batch", "0"], "--batch must be >= 1, got 0"),
+    (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
+    (["--device", "cuda:x"], "--device must be auto, cpu, cuda or cuda:N, got 'cuda:x'"),
+])
+def test_demo_decoder_bad_options_are_one_line_errors_that_leave_the_model_alone(built, capsys, args, message):
+    before = (built / "vae" / "diffusion_pytorch_model.safetensors").read_bytes()
+    code = main(["train", "demo-decoder", "--model", str(built), "--device", "cpu", *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert (built / "vae" / "diffusion_pytorch_model.safetensors").read_bytes() == before
+
+
+def test_demo_decoder_needs_a_model_folder(tmp_path, capsys):
+    code = main(["train", "demo-decoder", "--model", str(tmp_path / "none"), "--device", "cpu"])
+    assert code == 2
+    assert f"--model {tmp_path / 'none'} has no vae/config.json: not a demo model folder" in capsys.readouterr().err

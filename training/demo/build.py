@@ -5,6 +5,10 @@ Stages, each with a wall-clock budget (`STAGE_MINUTES`, overridable) and optiona
 1. bank    procedural materials of the training split, generated once in worker processes;
 2. vae     the 16-channel AutoencoderKL on the three map types (vae_training.py), or the VAE of
            an existing model folder (`vae_from`, `--vae`);
+   vae_decoder  a trained VAE's decoder fine-tuned on whole materials at the generation size, the
+           encoder frozen (decoder_finetune.py: the VAE trains on 128^2 crops, and at 256^2 its
+           zero padding and GroupNorm statistics tinted dark neutrals); not for a VAE taken from
+           a folder (`intrinsix train demo-decoder` fine-tunes one in place);
 3. base    the FluxTransformer2DModel, fully trained by flow matching on the image types of
            `base_maps` (default `DEMO_BASE_MAPS`: albedo only, as FLUX knows photos and not
            intrinsic maps; "photo" adds renders of the materials, photos.py) with the plain
@@ -46,21 +50,24 @@ from .stages import (BankAlignTrainer, BankIndependentTrainer, StageSettings, ru
                      stage2_config)
 from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, set_latent_statistics, train_vae
 
-STAGES = ("bank", "vae", "base", "stage1", "stage2")
+STAGES = ("bank", "vae", "vae_decoder", "base", "stage1", "stage2")
 # Optional per-intrinsic stage-1 budgets (minutes); an intrinsic without its own takes "stage1".
 STAGE1_INTRINSIC_STAGES = tuple(f"stage1_{name}" for name in MAPS)
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
 # The bundled model's recipe (docs/demo-model.md), the defaults of `train demo`: minutes of wall time
-# per stage on one H100 (stage1: per intrinsic, the material LoRA 6; 29 minutes in all, about 31.5 with
-# loading and saving), the map types of the base, the VAE's encodings, crops per map type and latent
+# per stage on one H100 (stage1: per intrinsic, the material and normal LoRAs 6; 35 minutes in all, about
+# 38 with loading, round trips and saving), the map types of the base, the VAE's encodings, crops per map type and latent
 # noise, and the caption dropout of the base and LoRA stages (which makes the model sample with true
 # classifier-free guidance).
-STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "base": 8.0, "stage1": 3.0, "stage1_material": 6.0, "stage2": 3.5}
+STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "vae_decoder": 3.0, "base": 8.0, "stage1": 3.0, "stage1_material": 6.0,
+                 "stage1_normal": 6.0, "stage2": 3.5}
 DEMO_BASE_MAPS = ("albedo",)
 DEMO_ENCODING = VAEEncoding(albedo="srgb", normal="sqrt")
 DEMO_VAE_BATCH = 32
 DEMO_VAE_LATENT_NOISE = 0.0
+DEMO_DECODER_BATCH = 16  # whole materials per map type and step of the decoder fine-tune
+DEMO_DECODER_LR = 2e-4
 DEMO_CAPTION_DROPOUT = 0.1
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
@@ -302,6 +309,18 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
                  "batch_size": vae_config.batch_size, "latent_noise": vae_config.latent_noise,
                  "normal_weight": vae_config.normal_weight, "spectrum_weight": vae_config.spectrum_weight,
                  "adversarial_weight": vae_config.adversarial_weight, **stats}
+        # 2b. the decoder at the generation size (the encoder, so the latent statistics, unchanged)
+        t = time.perf_counter()
+        decoder_config = VAETrainingConfig(max_seconds=seconds["vae_decoder"], max_steps=cap, crop=sizes.image_size,
+                                           batch_size=DEMO_DECODER_BATCH, lr=DEMO_DECODER_LR, warmup_steps=20,
+                                           latent_noise=0.0, normal_weight=options.vae_normal_weight,
+                                           decoder_only=True, albedo_encoding=encoding.albedo,
+                                           normal_encoding=encoding.normal, seed=seed + 9)
+        history = train_vae(vae, device_bank, decoder_config, device, log)
+        report["stages"]["vae_decoder"] = {"size": sizes.image_size, "steps": len(history),
+                                           "seconds": round(time.perf_counter() - t, 1),
+                                           "final_loss": _tail_mean(history, "loss"),
+                                           "batch_size": DEMO_DECODER_BATCH, "lr": DEMO_DECODER_LR}
     relief = relief_round_trip(vae, device_bank, device, encoding=encoding)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))

@@ -9,10 +9,12 @@
                          [--caption-dropout P] [--lora-rank R] [--base-maps NAMES]
                          [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
+    intrinsix train demo-decoder --model DIR [--minutes M] [--device ...] [--bank-size N] [--bank-workers W]
+                                 [--batch N] [--max-steps N] [--seed S]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
                         [--true-cfg-scale S] [--vae-round-trip]
 
-The same commands run without the console script as `python -m intrinsix.training.demo train|eval ...`.
+The same commands run without the console script as `python -m intrinsix.training.demo train|decoder|eval ...`.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     p.add_argument("--minutes-per-stage", default=None, metavar="M|STAGE=M,...",
                    help="wall-clock minutes per stage: one number for all, or e.g. 'base=3,stage2=1.5' "
-                        "(stages bank, vae, base, stage1 (per intrinsic), stage2; stage1_albedo, stage1_material, "
+                        "(stages bank, vae, vae_decoder, base, stage1 (per intrinsic), stage2; stage1_albedo, stage1_material, "
                         "stage1_normal give one intrinsic its own, a named stage1 is every other intrinsic's; "
                         "defaults: the bundled model's GPU build, "
                         + ",".join(f"{name}={value:g}" for name, value in STAGE_MINUTES.items()) + ")")
@@ -202,6 +204,47 @@ def _cmd_train_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_train_demo_decoder(train_sub: argparse._SubParsersAction, name: str = "demo-decoder") -> None:
+    p = train_sub.add_parser(
+        name, help="fine-tune a demo model's VAE decoder at the model's generation size (in place)",
+        description="Train the decoder of the model folder's VAE on whole procedural materials at the size the "
+                    "model generates at, the encoder frozen (every latent the transformer learnt stays valid), "
+                    "and replace the folder's vae/ with it. The VAE trains on 128^2 crops; at 256^2 its zero "
+                    "padding and GroupNorm statistics tint dark neutrals (docs/demo-model.md).")
+    p.add_argument("--model", required=True, type=Path, help="demo model folder whose vae/ is replaced")
+    p.add_argument("--minutes", type=float, default=3.0, help="training time in minutes, in (0, 600] (default 3)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    p.add_argument("--bank-size", type=_non_negative("--bank-size"), default=4000,
+                   help="procedural materials to generate at most (default 4000; one minute at most)")
+    p.add_argument("--bank-workers", type=_non_negative("--bank-workers"), default=None,
+                   help="processes generating materials (default: CPU cores - 2)")
+    p.add_argument("--batch", type=_non_negative("--batch"), default=16,
+                   help="materials per map type and step, >= 1 (default 16)")
+    p.add_argument("--max-steps", type=_non_negative("--max-steps"), default=None,
+                   help="cap on the optimizer steps (smoke tests)")
+    p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="random seed (default 0)")
+    p.set_defaults(func=_cmd_train_demo_decoder)
+
+
+def _cmd_train_demo_decoder(args: argparse.Namespace) -> int:
+    from .decoder_finetune import finetune_decoder
+
+    try:
+        device = _device(args.device)
+    except argparse.ArgumentTypeError as error:
+        print(f"intrinsix train demo-decoder: error: {error}", file=sys.stderr)
+        return 2
+    workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 2) - 2)
+    try:
+        finetune_decoder(args.model, args.minutes, device, bank_size=args.bank_size, workers=workers,
+                         batch_size=args.batch, max_steps=args.max_steps, seed=args.seed,
+                         log=lambda text: print(text, flush=True))
+    except (FileNotFoundError, ValueError) as error:
+        print(f"intrinsix train demo-decoder: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def add_eval(subparsers: argparse._SubParsersAction) -> None:
     """The `eval` command group with its `demo` command."""
     evaluate = subparsers.add_parser("eval", help="evaluate models")
@@ -276,6 +319,7 @@ def register_demo_commands(subparsers: argparse._SubParsersAction) -> None:
         raise RuntimeError("register_demo_commands needs the `train` command group registered first")
     train_sub = next(a for a in train._actions if isinstance(a, argparse._SubParsersAction))
     add_train_demo(train_sub)
+    add_train_demo_decoder(train_sub)
     add_eval(subparsers)
 
 
@@ -284,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m intrinsix.training.demo")
     sub = parser.add_subparsers(dest="command", required=True)
     add_train_demo(sub, "train")
+    add_train_demo_decoder(sub, "decoder")
     add_eval_demo(sub, "eval")
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

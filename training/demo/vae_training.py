@@ -79,6 +79,7 @@ class VAETrainingConfig:
     discriminator_lr: float = 2e-4
     albedo_encoding: str = "linear"  # how albedo and normal maps enter the VAE (generator.conditioning.VAEEncoding)
     normal_encoding: str = "linear"
+    decoder_only: bool = False  # train the decoder alone on the frozen encoder's latents (fine-tuning)
     seed: int = 0
 
     def __post_init__(self):
@@ -204,8 +205,15 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
     "balance" and "discriminator"). The bank may live on `device` already."""
     if config.crop % 8 or config.crop > bank.size:
         raise ValueError(f"crop must be a multiple of 8 no larger than the bank size {bank.size}, got {config.crop}")
-    vae.to(device).train().requires_grad_(True)
-    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.lr, weight_decay=1e-4, betas=(0.9, 0.99))
+    vae.to(device).train().requires_grad_(not config.decoder_only)
+    if config.decoder_only:
+        # The encoder (and so every latent a transformer was trained on) stays as it is.
+        vae.encoder.eval()
+        for part in (vae.decoder, vae.post_quant_conv):
+            if part is not None:
+                part.requires_grad_(True)
+    trained = [p for p in vae.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=1e-4, betas=(0.9, 0.99))
     generator = torch.Generator().manual_seed(config.seed)
     discriminator = None
     if config.adversarial_weight > 0:
@@ -230,13 +238,14 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
                                                             negate_x_on_flip=name == "normal"),
                                          config.encoding)
                             for name in MAPS]).to(device, non_blocking=True)
-        with autocast:
+        with autocast, torch.set_grad_enabled(not config.decoder_only):
             posterior = vae.encode(images).latent_dist
+        with autocast:
             noise = torch.randn(posterior.mean.shape, device=device, dtype=posterior.mean.dtype)
             recon = vae.decode(posterior.mean + config.latent_noise * posterior.std * noise).sample
         reconstruction, error = reconstruction_loss(recon, images, config)
         kl = posterior.kl().float().mean() / posterior.mean[0].numel()
-        loss = reconstruction + config.kl_weight * kl
+        loss = reconstruction if config.decoder_only else reconstruction + config.kl_weight * kl
         row = {}
         adversarial_on = discriminator is not None and step >= config.adversarial_start
         if adversarial_on:
@@ -248,7 +257,7 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
             row = {"adversarial": adversarial.detach(), "balance": balance}
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
         if adversarial_on:
             # Hinge loss of the critic on real crops against the (detached) reconstructions.
