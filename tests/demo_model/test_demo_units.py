@@ -64,7 +64,8 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
     caption dropout 0.1 and so the guided default its folder names."""
     from intrinsix.generator.defaults import generation_defaults, vae_encoding
     from intrinsix.cli.generate import default_model_dir
-    from intrinsix.training.demo.build import DEMO_BASE_MAPS, DEMO_ENCODING, GUIDED_CFG_SCALE
+    from intrinsix.training.demo.build import (DEMO_BASE_MAPS, DEMO_DECODER_BATCH, DEMO_DECODER_LR,
+                                               DEMO_DECODER_WRAPAROUND, DEMO_ENCODING, GUIDED_CFG_SCALE)
 
     options = DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY)
     bundled = generation_defaults(default_model_dir())
@@ -78,6 +79,9 @@ def test_build_defaults_are_the_bundled_models_recipe(tmp_path):
     assert list(options.base_maps) == list(DEMO_BASE_MAPS) == report["stages"]["base"]["maps"] == ["albedo"]
     assert options.minutes == STAGE_MINUTES == report["minutes"]
     assert (report["stages"]["vae"]["batch_size"], report["stages"]["vae"]["latent_noise"]) == (32, 0.0)
+    decoder = report["stages"]["vae_decoder"]  # the decoder fitted at the generation size, as the stage does
+    assert (decoder["size"], decoder["batch_size"], decoder["lr"], decoder["wraparound_fraction"]) == (
+        256, DEMO_DECODER_BATCH, DEMO_DECODER_LR, DEMO_DECODER_WRAPAROUND)
     with pytest.raises(ValueError, match="vae_latent_noise \\(--vae-latent-noise\\) must be in \\[0, 1\\], got -0.5"):
         DemoBuildOptions(out=tmp_path / "m", work_dir=tmp_path / "w", device=torch.device("cpu"), sizes=TINY,
                          vae_latent_noise=-0.5)
@@ -438,3 +442,27 @@ def test_decoder_only_vae_training_keeps_the_encoder_and_fits_the_decoder_at_ful
     last = sum(row["loss"] for row in history[-5:]) / 5
     assert last < 0.8 * first, (first, last)
     assert not any(p.requires_grad for p in vae.parameters())  # handed back frozen, as train_vae does
+
+
+def test_decoder_training_decodes_that_share_of_steps_with_wrap_around_padding():
+    """`wraparound_fraction` (the decoder stage's, for `--tileable`): that share of the steps decode with
+    circular padding, the rest with zeros; the VAE is handed back with zero padding; the encoder never wraps."""
+    from intrinsix.generator.tiling import vae_wraparound_enabled
+    from intrinsix.training.demo.architecture import TINY, make_vae
+
+    vae = make_vae(TINY, 0)
+    modes = {"decoder": [], "encoder": []}
+    vae.decoder.conv_in.register_forward_pre_hook(
+        lambda module, _: modes["decoder"].append(vae.decoder.conv_in.padding_mode))
+    vae.encoder.conv_in.register_forward_pre_hook(
+        lambda module, _: modes["encoder"].append(vae.encoder.conv_in.padding_mode))
+    config = VAETrainingConfig(max_steps=40, batch_size=1, crop=16, warmup_steps=1, decoder_only=True,
+                               wraparound_fraction=0.5)
+    train_vae(vae, _random_bank(16, count=2), config, torch.device("cpu"), log=lambda _: None)
+    assert len(modes["decoder"]) == 40 and set(modes["encoder"]) == {"zeros"}
+    assert 10 <= modes["decoder"].count("circular") <= 30
+    assert not vae_wraparound_enabled(vae)
+    with pytest.raises(ValueError, match="wraparound_fraction needs decoder_only"):
+        VAETrainingConfig(wraparound_fraction=0.5)
+    with pytest.raises(ValueError, match="wraparound_fraction must be in \\[0, 1\\], got 1.5"):
+        VAETrainingConfig(decoder_only=True, wraparound_fraction=1.5)

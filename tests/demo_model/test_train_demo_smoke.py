@@ -45,6 +45,7 @@ def test_folder_layout_report_and_dtypes(built):
     for stage in ("vae", "vae_decoder", "base", "stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
         assert report["stages"][stage]["steps"] == 2, stage
     assert report["stages"]["vae_decoder"]["size"] == 32  # whole materials at the generation size
+    assert report["stages"]["vae_decoder"]["wraparound_fraction"] == 0.5
     for stage in ("vae", "vae_decoder", "base"):
         assert math.isfinite(report["stages"][stage]["final_loss"]), stage
     for stage in ("stage1_albedo", "stage1_material", "stage1_normal", "stage2"):
@@ -258,6 +259,7 @@ def test_demo_decoder_fine_tunes_the_decoder_in_place_and_reports_the_round_trip
     assert sorted(p.name for p in model.iterdir()) == sorted(p.name for p in built.iterdir())  # no staging left
     report = json.loads((model / "demo_training.json").read_text())["stages"]["vae_decoder"]
     assert report["size"] == 32 and report["steps"] == 2 and report["bank_materials"] == 6
+    assert report["wraparound_fraction"] == 0.5  # the bundled recipe's default
     assert math.isfinite(report["final_loss"])
     for when in ("before", "after"):
         assert set(report[when]["relief_degrees_in_out"]) <= set(FAMILIES)
@@ -270,6 +272,7 @@ def test_demo_decoder_fine_tunes_the_decoder_in_place_and_reports_the_round_trip
     (["--minutes", "0"], "--minutes must be in (0, 600], got 0.0"),
     (["--batch", "0"], "--batch must be >= 1, got 0"),
     (["--bank-size", "0"], "--bank-size must be >= 1, got 0"),
+    (["--wraparound-fraction", "2"], "--wraparound-fraction must be in [0, 1], got 2.0"),
     (["--device", "cuda:x"], "--device must be auto, cpu, cuda or cuda:N, got 'cuda:x'"),
 ])
 def test_demo_decoder_bad_options_are_one_line_errors_that_leave_the_model_alone(built, capsys, args, message):

@@ -68,6 +68,7 @@ DEMO_VAE_BATCH = 32
 DEMO_VAE_LATENT_NOISE = 0.0
 DEMO_DECODER_BATCH = 16  # whole materials per map type and step of the decoder fine-tune
 DEMO_DECODER_LR = 2e-4
+DEMO_DECODER_WRAPAROUND = 0.5  # share of the decoder stage's steps decoded with wrap-around padding (--tileable)
 DEMO_CAPTION_DROPOUT = 0.1
 REPORT_FILE = "demo_training.json"
 MAX_SHARD_SIZE = "12MB"  # weight files of the model folder stay far below the repository's 20 MiB file limit
@@ -314,13 +315,15 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
         decoder_config = VAETrainingConfig(max_seconds=seconds["vae_decoder"], max_steps=cap, crop=sizes.image_size,
                                            batch_size=DEMO_DECODER_BATCH, lr=DEMO_DECODER_LR, warmup_steps=20,
                                            latent_noise=0.0, normal_weight=options.vae_normal_weight,
-                                           decoder_only=True, albedo_encoding=encoding.albedo,
+                                           decoder_only=True, wraparound_fraction=DEMO_DECODER_WRAPAROUND,
+                                           albedo_encoding=encoding.albedo,
                                            normal_encoding=encoding.normal, seed=seed + 9)
         history = train_vae(vae, device_bank, decoder_config, device, log)
         report["stages"]["vae_decoder"] = {"size": sizes.image_size, "steps": len(history),
                                            "seconds": round(time.perf_counter() - t, 1),
                                            "final_loss": _tail_mean(history, "loss"),
-                                           "batch_size": DEMO_DECODER_BATCH, "lr": DEMO_DECODER_LR}
+                                           "batch_size": DEMO_DECODER_BATCH, "lr": DEMO_DECODER_LR,
+                                           "wraparound_fraction": DEMO_DECODER_WRAPAROUND}
     relief = relief_round_trip(vae, device_bank, device, encoding=encoding)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))

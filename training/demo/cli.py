@@ -10,7 +10,7 @@
                          [--true-cfg-scale S] [--word-dropout]
                          [--work-dir DIR] [--overwrite]
     intrinsix train demo-decoder --model DIR [--minutes M] [--device ...] [--bank-size N] [--bank-workers W]
-                                 [--batch N] [--max-steps N] [--seed S]
+                                 [--batch N] [--max-steps N] [--wraparound-fraction F] [--seed S]
     intrinsix eval demo [--model DIR] [--prompts N] [--out DIR] [--sheet PNG] [--device ...] [--seed S]
                         [--true-cfg-scale S] [--vae-round-trip]
 
@@ -29,8 +29,8 @@ from intrinsix.generator.conditioning import ALBEDO_ENCODINGS, NORMAL_ENCODINGS
 from intrinsix.generator.defaults import check_true_cfg_scale
 
 from .base_training import BASE_MAPS
-from .build import (DEMO_BASE_MAPS, DEMO_CAPTION_DROPOUT, DEMO_VAE_BATCH, DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE,
-                    STAGE_MINUTES)
+from .build import (DEMO_BASE_MAPS, DEMO_CAPTION_DROPOUT, DEMO_DECODER_WRAPAROUND, DEMO_VAE_BATCH,
+                    DEMO_VAE_LATENT_NOISE, GUIDED_CFG_SCALE, STAGE_MINUTES)
 
 
 def _device(name: str):
@@ -222,6 +222,9 @@ def add_train_demo_decoder(train_sub: argparse._SubParsersAction, name: str = "d
                    help="materials per map type and step, >= 1 (default 16)")
     p.add_argument("--max-steps", type=_non_negative("--max-steps"), default=None,
                    help="cap on the optimizer steps (smoke tests)")
+    p.add_argument("--wraparound-fraction", type=float, default=DEMO_DECODER_WRAPAROUND, metavar="F",
+                   help="share of the steps decoded with wrap-around padding, as --tileable generation decodes, "
+                        f"in [0, 1] (default {DEMO_DECODER_WRAPAROUND:g})")
     p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="random seed (default 0)")
     p.set_defaults(func=_cmd_train_demo_decoder)
 
@@ -237,7 +240,8 @@ def _cmd_train_demo_decoder(args: argparse.Namespace) -> int:
     workers = args.bank_workers if args.bank_workers is not None else max(0, (os.cpu_count() or 2) - 2)
     try:
         finetune_decoder(args.model, args.minutes, device, bank_size=args.bank_size, workers=workers,
-                         batch_size=args.batch, max_steps=args.max_steps, seed=args.seed,
+                         batch_size=args.batch, max_steps=args.max_steps,
+                         wraparound_fraction=args.wraparound_fraction, seed=args.seed,
                          log=lambda text: print(text, flush=True))
     except (FileNotFoundError, ValueError) as error:
         print(f"intrinsix train demo-decoder: error: {error}", file=sys.stderr)

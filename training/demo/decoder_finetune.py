@@ -31,7 +31,7 @@ from intrinsix.generator.defaults import generation_defaults, vae_encoding
 
 from ..data.colours import mean_albedo_matches
 from .bank import make_bank
-from .build import REPORT_FILE
+from .build import DEMO_DECODER_BATCH, DEMO_DECODER_LR, DEMO_DECODER_WRAPAROUND, REPORT_FILE
 from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, train_vae, vae_round_trip
 
 BLACK_SAMPLES = 16  # bank albedos named "black" whose round-trip saturation is reported
@@ -78,11 +78,14 @@ def _black_text(round_trips: dict) -> str:
 
 
 def finetune_decoder(model: Path, minutes: float, device: torch.device, bank_size: int = 4000,
-                     bank_minutes: float = 1.0, workers: int = 0, batch_size: int = 16, lr: float = 2e-4,
-                     max_steps: int | None = None, seed: int = 0, log=print) -> dict:
+                     bank_minutes: float = 1.0, workers: int = 0, batch_size: int = DEMO_DECODER_BATCH,
+                     lr: float = DEMO_DECODER_LR, max_steps: int | None = None,
+                     wraparound_fraction: float = DEMO_DECODER_WRAPAROUND, seed: int = 0,
+                     log=print) -> dict:
     """Fine-tune the decoder of `model`'s VAE (a demo model folder) for `minutes` at the model's
     generation size and replace the folder's `vae/` with it; returns the report, also stored as
-    stages["vae_decoder"] in the folder's demo_training.json (when the folder has one)."""
+    stages["vae_decoder"] in the folder's demo_training.json (when the folder has one).
+    `wraparound_fraction` of the steps decode with wrap-around padding, as `--tileable` does."""
     from diffusers import AutoencoderKL
 
     model = Path(model)
@@ -94,6 +97,8 @@ def finetune_decoder(model: Path, minutes: float, device: torch.device, bank_siz
         raise ValueError(f"--batch must be >= 1, got {batch_size}")
     if bank_size < 1:
         raise ValueError(f"--bank-size must be >= 1, got {bank_size}")
+    if not 0.0 <= wraparound_fraction <= 1.0:
+        raise ValueError(f"--wraparound-fraction must be in [0, 1], got {wraparound_fraction}")
     defaults = generation_defaults(model)
     size, encoding = defaults["size"], vae_encoding(defaults)
     began = time.perf_counter()
@@ -106,6 +111,7 @@ def finetune_decoder(model: Path, minutes: float, device: torch.device, bank_siz
     encoder_before = {k: v.clone() for k, v in vae.encoder.state_dict().items()}
     config = VAETrainingConfig(max_seconds=60.0 * minutes, max_steps=max_steps or 1_000_000, batch_size=batch_size,
                                crop=size, lr=lr, warmup_steps=20, latent_noise=0.0, decoder_only=True,
+                               wraparound_fraction=wraparound_fraction,
                                albedo_encoding=encoding.albedo, normal_encoding=encoding.normal, seed=seed)
     history = train_vae(vae, bank, config, device, log)
     unchanged = all(torch.equal(encoder_before[k], v) for k, v in vae.encoder.state_dict().items())
@@ -117,6 +123,7 @@ def finetune_decoder(model: Path, minutes: float, device: torch.device, bank_siz
     tail = history[-50:]
     report = {"size": size, "steps": len(history), "seconds": round(time.perf_counter() - began, 1),
               "bank_materials": len(bank), "batch_size": batch_size, "lr": lr,
+              "wraparound_fraction": wraparound_fraction,
               "final_loss": round(sum(r["loss"] for r in tail) / max(1, len(tail)), 5),
               "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
               "before": before, "after": after}

@@ -52,6 +52,7 @@ import torch
 
 from intrinsix.generator import branch_index
 from intrinsix.generator.conditioning import LINEAR, VAEEncoding, vae_output_to_image
+from intrinsix.generator.tiling import vae_wraparound
 from intrinsix.pbr.colorspace import linear_to_srgb
 
 from ..components import to_vae_input
@@ -80,6 +81,7 @@ class VAETrainingConfig:
     albedo_encoding: str = "linear"  # how albedo and normal maps enter the VAE (generator.conditioning.VAEEncoding)
     normal_encoding: str = "linear"
     decoder_only: bool = False  # train the decoder alone on the frozen encoder's latents (fine-tuning)
+    wraparound_fraction: float = 0.0  # with decoder_only: share of steps decoded with wrap-around padding
     seed: int = 0
 
     def __post_init__(self):
@@ -89,6 +91,11 @@ class VAETrainingConfig:
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"VAETrainingConfig.{name} must be a finite number >= 0, got {value!r}")
         self.encoding  # checks both encodings
+        if not 0.0 <= self.wraparound_fraction <= 1.0:
+            raise ValueError(f"VAETrainingConfig.wraparound_fraction must be in [0, 1], got {self.wraparound_fraction}")
+        if self.wraparound_fraction > 0 and not self.decoder_only:
+            raise ValueError("VAETrainingConfig.wraparound_fraction needs decoder_only: wrap-around padding in the "
+                             "encoder would change the latents a transformer learnt")
         if self.adversarial_start < 0:
             raise ValueError(f"VAETrainingConfig.adversarial_start must be >= 0, got {self.adversarial_start}")
 
@@ -240,7 +247,12 @@ def train_vae(vae: torch.nn.Module, bank: MaterialBank, config: VAETrainingConfi
                             for name in MAPS]).to(device, non_blocking=True)
         with autocast, torch.set_grad_enabled(not config.decoder_only):
             posterior = vae.encode(images).latent_dist
-        with autocast:
+        # `--tileable` decodes with wrap-around padding: that share of the steps trains the decoder for it
+        # (the padding is recorded in the graph at the forward pass, so it may be switched back before
+        # the backward pass).
+        wrap = (config.wraparound_fraction > 0
+                and float(torch.rand((), generator=generator)) < config.wraparound_fraction)
+        with autocast, vae_wraparound(vae, wrap):
             noise = torch.randn(posterior.mean.shape, device=device, dtype=posterior.mean.dtype)
             recon = vae.decode(posterior.mean + config.latent_noise * posterior.std * noise).sample
         reconstruction, error = reconstruction_loss(recon, images, config)
