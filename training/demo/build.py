@@ -56,10 +56,11 @@ STAGE1_INTRINSIC_STAGES = tuple(f"stage1_{name}" for name in MAPS)
 # True classifier-free guidance written as the default of a model trained with caption dropout.
 GUIDED_CFG_SCALE = 2.5
 # The bundled model's recipe (docs/demo-model.md), the defaults of `train demo`: minutes of wall time
-# per stage on one H100 (stage1: per intrinsic, the material and normal LoRAs 6; 35 minutes in all, about
-# 38 with loading, round trips and saving), the map types of the base, the VAE's encodings, crops per map type and latent
-# noise, and the caption dropout of the base and LoRA stages (which makes the model sample with true
-# classifier-free guidance).
+# per stage on one H100 (stage1: per intrinsic, the material and normal LoRAs 6; 35 minutes in all,
+# about 38 with loading, round trips and saving), the map types of the base, the VAE's encodings,
+# crops per map type and latent noise, the decoder stage's batch, learning rate and share of
+# wrap-around steps, and the caption dropout of the base and LoRA stages (which makes the model
+# sample with true classifier-free guidance).
 STAGE_MINUTES = {"bank": 1.0, "vae": 4.5, "vae_decoder": 3.0, "base": 8.0, "stage1": 3.0, "stage1_material": 6.0,
                  "stage1_normal": 6.0, "stage2": 3.5}
 DEMO_BASE_MAPS = ("albedo",)

@@ -73,8 +73,9 @@ def add_train_demo(train_sub: argparse._SubParsersAction, name: str = "demo") ->
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     p.add_argument("--minutes-per-stage", default=None, metavar="M|STAGE=M,...",
                    help="wall-clock minutes per stage: one number for all, or e.g. 'base=3,stage2=1.5' "
-                        "(stages bank, vae, vae_decoder, base, stage1 (per intrinsic), stage2; stage1_albedo, stage1_material, "
-                        "stage1_normal give one intrinsic its own, a named stage1 is every other intrinsic's; "
+                        "(stages bank, vae, vae_decoder, base, stage1 (per intrinsic), stage2; stage1_albedo, "
+                        "stage1_material, stage1_normal give one intrinsic its own, a named stage1 is every other "
+                        "intrinsic's; "
                         "defaults: the bundled model's GPU build, "
                         + ",".join(f"{name}={value:g}" for name, value in STAGE_MINUTES.items()) + ")")
     p.add_argument("--seed", type=_non_negative("--seed"), default=0, help="random seed (default 0)")

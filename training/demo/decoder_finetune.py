@@ -6,13 +6,14 @@ border pixels in those statistics is part of what the decoder learnt: at another
 latent decodes a little differently. For dark neutral albedos that is visible: procedural black
 leather (sRGB ~0.1, neutral) came back from the bundled VAE's round trip with the check's
 saturation 0.02 at 128^2 but 0.11 at 256^2 and 0.17 at 384^2, a warm cast (blue at 0.84 of red),
-and with wrap-around padding (`--tileable`) at 0.59 (docs/demo-model.md, "The VAE at the
+and with wrap-around padding (`--tileable`) at 0.59 (docs/demo-model.md, "The decoder at the
 generation size").
 
 What: the encoder is frozen, so every latent the base and the LoRAs were trained on stays what it
 was; the decoder alone trains on whole bank materials at the model's size (rolled and mirrored,
-`vae_training.train_vae` with `decoder_only`), with the VAE's own reconstruction loss, and is
-written back in float16. The report (`demo_training.json`, stage "vae_decoder") has the round trips
+`vae_training.train_vae` with `decoder_only`), with the VAE's own reconstruction loss, a share of
+its steps (`wraparound_fraction`) decoding with wrap-around padding as tileable generation does,
+and is written back in float16. The report (`demo_training.json`, stage "vae_decoder") has the round trips
 before and after: relief per family, colour checks per colour, and the saturation of black.
 """
 

@@ -39,6 +39,11 @@ After training, `set_latent_statistics` measures the posterior means of bank mat
 `shift_factor` = their mean and `scaling_factor` = 1 / their standard deviation into the VAE
 config, so model-space latents (mean - shift) * scale have zero mean and unit variance, as FLUX's
 do (its VAE ships shift 0.1159, scale 0.3611 for the same purpose).
+
+With `decoder_only` the encoder is frozen (its posterior means computed without gradients, no KL
+term) and the decoder alone trains: the fine-tune at the generation size of `decoder_finetune.py`
+and the build's `vae_decoder` stage, which keeps every latent a transformer learnt valid;
+`wraparound_fraction` of those steps decode with wrap-around padding, as tileable generation does.
 """
 
 from __future__ import annotations
@@ -92,7 +97,8 @@ class VAETrainingConfig:
                 raise ValueError(f"VAETrainingConfig.{name} must be a finite number >= 0, got {value!r}")
         self.encoding  # checks both encodings
         if not 0.0 <= self.wraparound_fraction <= 1.0:
-            raise ValueError(f"VAETrainingConfig.wraparound_fraction must be in [0, 1], got {self.wraparound_fraction}")
+            raise ValueError("VAETrainingConfig.wraparound_fraction must be in [0, 1], "
+                             f"got {self.wraparound_fraction}")
         if self.wraparound_fraction > 0 and not self.decoder_only:
             raise ValueError("VAETrainingConfig.wraparound_fraction needs decoder_only: wrap-around padding in the "
                              "encoder would change the latents a transformer learnt")
