@@ -130,6 +130,13 @@ def hue_difference_degrees(a: float, b: float) -> float:
     return min(d, 360.0 - d)
 
 
+def grey_saturation(albedo: torch.Tensor) -> float:
+    """Saturation of the mean of a linear `albedo` [..., 3] as the grey check measures it: the HSV
+    chroma of its sRGB encoding over max(value, DARK_VALUE), so that near-black is not "saturated"."""
+    _, s, v = _hsv(albedo.reshape(-1, 3).double().mean(dim=0).cpu().numpy())
+    return float(s * v / max(float(v), DARK_VALUE))
+
+
 def mean_albedo_matches(name: str, albedo: torch.Tensor, max_hue_degrees: float = 30.0,
                         max_grey_saturation: float = 0.2, max_grey_value_difference: float = 0.3) -> tuple[bool, str]:
     """Whether the mean of a linear `albedo` [..., 3] fits the named colour.
@@ -145,8 +152,7 @@ def mean_albedo_matches(name: str, albedo: torch.Tensor, max_hue_degrees: float 
     mean = albedo.reshape(-1, 3).double().mean(dim=0).cpu().numpy()
     if is_achromatic(name):
         pixels = linear_to_srgb(albedo.reshape(-1, 3).double().clamp(0.0, 1.0))
-        _, s, v = _hsv(mean)
-        s = float(s * v / max(float(v), DARK_VALUE))
+        s = grey_saturation(albedo)
         value = float(pixels.max(dim=1).values.median())
         target = brightness(named_colour(name).linear)
         ok = s < max_grey_saturation and abs(value - target) <= max_grey_value_difference

@@ -313,18 +313,14 @@ def _train_base_model(options: DemoBuildOptions, bank, base_dir: Path, seconds: 
                  "adversarial_weight": vae_config.adversarial_weight, **stats}
         # 2b. the decoder at the generation size (the encoder, so the latent statistics, unchanged)
         t = time.perf_counter()
-        decoder_config = VAETrainingConfig(max_seconds=seconds["vae_decoder"], max_steps=cap, crop=sizes.image_size,
-                                           batch_size=DEMO_DECODER_BATCH, lr=DEMO_DECODER_LR, warmup_steps=20,
-                                           latent_noise=0.0, normal_weight=options.vae_normal_weight,
-                                           decoder_only=True, wraparound_fraction=DEMO_DECODER_WRAPAROUND,
-                                           albedo_encoding=encoding.albedo,
-                                           normal_encoding=encoding.normal, seed=seed + 9)
+        decoder_config = decoder_stage_config(sizes.image_size, encoding, seconds["vae_decoder"], cap, seed + 9,
+                                              normal_weight=options.vae_normal_weight)
         history = train_vae(vae, device_bank, decoder_config, device, log)
         report["stages"]["vae_decoder"] = {"size": sizes.image_size, "steps": len(history),
                                            "seconds": round(time.perf_counter() - t, 1),
                                            "final_loss": _tail_mean(history, "loss"),
-                                           "batch_size": DEMO_DECODER_BATCH, "lr": DEMO_DECODER_LR,
-                                           "wraparound_fraction": DEMO_DECODER_WRAPAROUND}
+                                           "batch_size": decoder_config.batch_size, "lr": decoder_config.lr,
+                                           "wraparound_fraction": decoder_config.wraparound_fraction}
     relief = relief_round_trip(vae, device_bank, device, encoding=encoding)
     log("vae: mean tilt in / after a round trip (deg): "
         + ", ".join(f"{family} {a:.1f}/{b:.1f}" for family, (a, b) in relief.items()))
@@ -382,11 +378,28 @@ def write_model_folder(base_dir: Path, lora_file: Path, out: Path, steps: int, s
         defaults["true_cfg_scale"] = true_cfg_scale
     defaults.update(encoding_defaults(encoding))
     write_defaults(out, defaults)
-    for config in out.rglob("*.json"):  # drop the build machine's paths that diffusers records
+    drop_build_paths(out)
+    load_pipeline(out)  # the folder must load with exactly the loader the product uses
+
+
+def drop_build_paths(folder: Path) -> None:
+    """Remove the build machine's paths that diffusers records (`_name_or_path`) from the folder's JSON files."""
+    for config in folder.rglob("*.json"):
         data = json.loads(config.read_text())
         if isinstance(data, dict) and data.pop("_name_or_path", None) is not None:
             config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    load_pipeline(out)  # the folder must load with exactly the loader the product uses
+
+
+def decoder_stage_config(size: int, encoding: VAEEncoding, max_seconds: float, max_steps: int, seed: int,
+                         batch_size: int = DEMO_DECODER_BATCH, lr: float = DEMO_DECODER_LR,
+                         wraparound_fraction: float = DEMO_DECODER_WRAPAROUND,
+                         normal_weight: float = VAETrainingConfig.normal_weight) -> VAETrainingConfig:
+    """The decoder fine-tune of stage `vae_decoder` and `train demo-decoder`: the decoder alone on
+    whole materials of the generation `size`, no latent noise."""
+    return VAETrainingConfig(max_seconds=max_seconds, max_steps=max_steps, batch_size=batch_size, crop=size, lr=lr,
+                             warmup_steps=20, latent_noise=0.0, normal_weight=normal_weight, decoder_only=True,
+                             wraparound_fraction=wraparound_fraction, albedo_encoding=encoding.albedo,
+                             normal_encoding=encoding.normal, seed=seed)
 
 
 def _parameter_report(folder: Path) -> dict:

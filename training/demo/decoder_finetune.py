@@ -30,10 +30,12 @@ import torch
 
 from intrinsix.generator.defaults import generation_defaults, vae_encoding
 
-from ..data.colours import mean_albedo_matches
+from ..data.colours import grey_saturation
+from ..data.layout import write_text_atomic
 from .bank import make_bank
-from .build import DEMO_DECODER_BATCH, DEMO_DECODER_LR, DEMO_DECODER_WRAPAROUND, REPORT_FILE
-from .vae_training import VAETrainingConfig, colour_round_trip, relief_round_trip, train_vae, vae_round_trip
+from .build import (DEMO_DECODER_BATCH, DEMO_DECODER_LR, DEMO_DECODER_WRAPAROUND, REPORT_FILE, decoder_stage_config,
+                    drop_build_paths)
+from .vae_training import colour_round_trip, relief_round_trip, train_vae, vae_round_trip
 
 BLACK_SAMPLES = 16  # bank albedos named "black" whose round-trip saturation is reported
 
@@ -41,22 +43,15 @@ BLACK_SAMPLES = 16  # bank albedos named "black" whose round-trip saturation is 
 @torch.no_grad()
 def black_round_trip_saturation(vae: torch.nn.Module, bank, device: torch.device, encoding,
                                 count: int = BLACK_SAMPLES) -> float | None:
-    """Median saturation (as `colours.mean_albedo_matches` measures it; < 0.2 passes) of up to
+    """Median saturation (`colours.grey_saturation`, the grey check's; < 0.2 passes) of up to
     `count` bank albedos named "black" after a VAE round trip at the bank's size; None if the bank
     has no black material."""
     index = [i for i, colour in enumerate(bank.colours) if colour == "black"][:count]
     if not index:
         return None
-    values = []
-    for i in index:
-        decoded = vae_round_trip(vae, "albedo", bank.albedo[i:i + 1].to(device).float(), encoding)[0].cpu()
-        values.append(_saturation(decoded))
+    values = [grey_saturation(vae_round_trip(vae, "albedo", bank.albedo[i:i + 1].to(device).float(), encoding)[0])
+              for i in index]
     return round(float(torch.tensor(values).median()), 4)
-
-
-def _saturation(albedo: torch.Tensor) -> float:
-    why = mean_albedo_matches("black", albedo)[1]
-    return float(why.split("has saturation ")[1].split(",")[0])
 
 
 def _round_trips(vae, bank, device, encoding) -> dict:
@@ -110,10 +105,8 @@ def finetune_decoder(model: Path, minutes: float, device: torch.device, bank_siz
     before = _round_trips(vae, bank, device, encoding)
     log(f"vae decoder: before: {_black_text(before)}")
     encoder_before = {k: v.clone() for k, v in vae.encoder.state_dict().items()}
-    config = VAETrainingConfig(max_seconds=60.0 * minutes, max_steps=max_steps or 1_000_000, batch_size=batch_size,
-                               crop=size, lr=lr, warmup_steps=20, latent_noise=0.0, decoder_only=True,
-                               wraparound_fraction=wraparound_fraction,
-                               albedo_encoding=encoding.albedo, normal_encoding=encoding.normal, seed=seed)
+    config = decoder_stage_config(size, encoding, 60.0 * minutes, max_steps or 1_000_000, seed, batch_size=batch_size,
+                                  lr=lr, wraparound_fraction=wraparound_fraction)
     history = train_vae(vae, bank, config, device, log)
     unchanged = all(torch.equal(encoder_before[k], v) for k, v in vae.encoder.state_dict().items())
     if not unchanged:
@@ -132,7 +125,7 @@ def finetune_decoder(model: Path, minutes: float, device: torch.device, bank_siz
     if report_file.is_file():
         data = json.loads(report_file.read_text())
         data.setdefault("stages", {})["vae_decoder"] = report
-        _write_atomically(report_file, json.dumps(data, indent=2) + "\n")
+        write_text_atomic(report_file, json.dumps(data, indent=2) + "\n")
     return report
 
 
@@ -145,9 +138,7 @@ def _replace_vae(vae: torch.nn.Module, model: Path) -> None:
         staging.chmod(0o755)  # mkdtemp makes it private; the folder it replaces was not
         for file in staging.iterdir():
             file.chmod(0o644)
-        config = json.loads((staging / "config.json").read_text())
-        config.pop("_name_or_path", None)
-        (staging / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        drop_build_paths(staging)
         old = model / "vae"
         retired = model / ".vae-old"
         shutil.rmtree(retired, ignore_errors=True)
@@ -157,8 +148,3 @@ def _replace_vae(vae: torch.nn.Module, model: Path) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
